@@ -1,0 +1,171 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or PostgreSQL when
+YOUTH_HUB_TEST_POSTGRES_URL is set), settings, the app, an AsyncTestClient, a clock,
+factories with domain names, and a live server in its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.support import pg
+from tests.support.clock import FrozenClock
+from youth_hub import db
+from youth_hub.settings import Settings
+
+POSTGRES_URL = os.environ.get("YOUTH_HUB_TEST_POSTGRES_URL")
+NO_POSTGRES = (
+    "PostgreSQL tests skipped: set YOUTH_HUB_TEST_POSTGRES_URL "
+    "(e.g. postgresql://postgres@127.0.0.1:5432/postgres) to run them; .ci/run does."
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test that touches the database runs on SQLite and on PostgreSQL.
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "backend",
+            ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+            scope="session",
+        )
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once; each test copies the file (much faster than migrating per test)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    url = f"sqlite:///{path}"
+
+    async def build() -> None:
+        await db.migrate(db.make_engine(url), url)
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    url = pg.create_test_database(POSTGRES_URL, f"yh_test_{os.getpid()}")
+    asyncio.run(pg.migrate(url))
+    yield url
+    pg.drop_test_database(POSTGRES_URL, url)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "youth_hub.sqlite3"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    asyncio.run(pg.truncate_all(url))
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(exist_ok=True)
+    return Settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        secret_key="test-secret-" + uuid.uuid4().hex,
+        base_url="http://testserver.local",
+        scheduler_tick=1.0,
+        rate_limits=None,
+    )
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[Any]:
+    """The database, started and bound to every table, for service tests (no HTTP)."""
+    eng = db.make_engine(settings.database_url)
+    db.use_engine(eng)
+    await db.start(eng)
+    yield eng
+    await db.stop(eng)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    from youth_hub.app import create_app
+
+    return create_app(settings, run_scheduler=False)
+
+
+@pytest.fixture
+async def client(app: Litestar, engine: Any) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def soon(now: datetime) -> datetime:
+    """A session start a week ahead: registration open, reminders not yet due."""
+    return now + timedelta(days=7)
+
+
+@pytest.fixture
+def seed(settings: Settings) -> Any:
+    """For sync tests (browser, processes): run an async function on this test's database,
+    e.g. `program = seed(make_program, capacity=2)`."""
+
+    def run(func: Any, *args: Any, **kwargs: Any) -> Any:
+        async def call() -> Any:
+            eng = db.make_engine(settings.database_url)
+            db.use_engine(eng)
+            await db.start(eng)
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                await db.stop(eng)
+
+        return asyncio.run(call())
+
+    return run
+
+
+@pytest.fixture
+def live(settings: Settings) -> Iterator[Any]:
+    """The app served by uvicorn in another process, on this test's database (sync tests)."""
+    from tests.support.live import live_server
+
+    with live_server(settings.database_url, settings.data_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
+
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()

@@ -1,0 +1,126 @@
+"""Who is asking: the signed-in staff member (session) or an API client (Bearer token).
+
+Sessions authenticate pages only; the JSON API takes Bearer tokens only, so the API can be
+free of CSRF tokens without a cookie ever authorising a cross-site request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from youth_hub.accounts.passwords import hash_token
+from youth_hub.accounts.roles import OFFICE_ROLES, Role
+from youth_hub.accounts.tables import ApiToken, StaffUser
+
+SESSION_USER_KEY = "uid"
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    email: str
+    name: str
+    role: Role
+    language: str = "id"
+
+    @property
+    def is_office(self) -> bool:
+        """Dinporapar or admin: sees every program."""
+        return self.role in OFFICE_ROLES
+
+    def at_least(self, role: Role) -> bool:
+        return self.role.at_least(role)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+def _from_row(row: dict[str, Any]) -> CurrentUser:
+    return CurrentUser(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        role=Role(row["role"]),
+        language=row["language"],
+    )
+
+
+async def user_by_id(user_id: int) -> CurrentUser | None:
+    row = (
+        await StaffUser.select()
+        .where((StaffUser.id == user_id) & (StaffUser.active.eq(True)))
+        .first()
+        .run()
+    )
+    return _from_row(row) if row else None
+
+
+async def user_by_token(token: str) -> CurrentUser | None:
+    row = (
+        await ApiToken.select(ApiToken.id, ApiToken.user)
+        .where((ApiToken.token_hash == hash_token(token)) & ApiToken.revoked_at.is_null())
+        .first()
+        .run()
+    )
+    if not row:
+        return None
+    await ApiToken.update({ApiToken.last_used_at: datetime.now(UTC)}).where(
+        ApiToken.id == row["id"]
+    ).run()
+    return await user_by_id(row["user"])
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+def identity_middleware(app: ASGIApp) -> ASGIApp:
+    """Puts the CurrentUser (or None) into scope["user"]; runs after the session middleware."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            user: CurrentUser | None = None
+            token = _bearer(scope)
+            if token is not None:
+                user = await user_by_token(token)
+            elif not scope["path"].startswith("/api/"):
+                session = scope.get("session") or {}
+                uid = session.get(SESSION_USER_KEY) if isinstance(session, dict) else None
+                if isinstance(uid, int):
+                    user = await user_by_id(uid)
+            scope["user"] = user
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def requires(role: Role) -> Any:
+    """Guard: signed in with at least `role` (401 when anonymous, 403 when the role is lower)."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        user = connection.scope.get("user")
+        if user is None:
+            raise NotAuthorizedException()
+        if not user.at_least(role):
+            raise PermissionDeniedException()
+
+    guard.__name__ = f"requires_{role.value}"
+    return guard
+
+
+def optional_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+    user = connection.scope.get("user")
+    return user if isinstance(user, CurrentUser) else None
