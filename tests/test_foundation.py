@@ -69,3 +69,35 @@ async def test_oversized_body_is_refused(client: AsyncTestClient[Any]) -> None:
     )
     assert response.status_code in (405, 413)
     assert "Traceback" not in response.text
+
+
+async def test_unexpected_error_is_a_500_page_without_traceback(app: Any, engine: Any) -> None:
+    from litestar import get
+
+    @get("/boom", include_in_schema=False)
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    app.register(boom)
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/boom")
+        assert response.status_code == 500
+        assert "Terjadi kesalahan" in response.text
+        assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+async def test_locked_database_is_a_503_with_retry_after(app: Any, engine: Any) -> None:
+    import sqlite3
+
+    from litestar import get
+
+    @get("/api/v1/locked", include_in_schema=False)
+    async def locked() -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    app.register(locked)
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/api/v1/locked")
+        assert response.status_code == 503
+        assert response.headers["retry-after"]
+        assert response.json()["detail"]
