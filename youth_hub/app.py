@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = True) 
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
+        exclude=["^/static/", "^/api/"],  # assets and the Bearer-token API carry no session
     )
     csrf_config = CSRFConfig(
         secret=settings.secret_key,

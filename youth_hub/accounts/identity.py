@@ -91,7 +91,9 @@ def identity_middleware(app: ASGIApp) -> ASGIApp:
     """Puts the CurrentUser (or None) into scope["user"]; runs after the session middleware."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope["path"].startswith("/static/"):
+            scope["user"] = None  # assets never need to know who asks: no database lookup
+        elif scope["type"] == "http":
             user: CurrentUser | None = None
             token = _bearer(scope)
             if token is not None:
