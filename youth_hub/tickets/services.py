@@ -1,0 +1,226 @@
+"""The rules of tickets: what a ticket shows, when it has a QR, how it is cancelled.
+
+Registration owns the rows (status, waiting list, cancelling); this module reads them through
+`youth_hub.registration` and adds the program, its schedule, the signed QR text and the
+check-ins (which the checkin domain supplies through `register_checkins_provider`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from youth_hub.catalog.tables import Program, ProgramSession
+from youth_hub.tickets.calendar import program_ics
+from youth_hub.tickets.signing import sign_ticket
+
+# Codes are secrets.token_urlsafe output; anything else is refused before touching the database
+# (a NUL byte or a 10 kB path must be a 404, never a driver error).
+CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+STATUSES = ("confirmed", "waitlisted", "cancelled")
+
+CheckinsProvider = Callable[[Mapping[str, Any]], Awaitable[list[dict[str, Any]]]]
+_checkins_providers: list[CheckinsProvider] = []
+
+
+def register_checkins_provider(provider: CheckinsProvider) -> CheckinsProvider:
+    """The checkin domain registers here what a ticket's `checkins` list holds.
+
+    `provider(registration)` gets the registration row (dict) and returns JSON-ready dicts
+    (e.g. {"session_id", "checked_in_at"}); tickets cannot import checkin (it sits above).
+    """
+    if provider not in _checkins_providers:
+        _checkins_providers.append(provider)
+    return provider
+
+
+def unregister_checkins_provider(provider: CheckinsProvider) -> None:
+    if provider in _checkins_providers:
+        _checkins_providers.remove(provider)
+
+
+async def ticket_checkins(registration: Mapping[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for provider in list(_checkins_providers):
+        items.extend(await provider(registration))
+    return items
+
+
+@dataclass
+class Ticket:
+    code: str
+    status: str
+    registration: dict[str, Any]
+    program: dict[str, Any]
+    sessions: list[dict[str, Any]]
+    waitlist_position: int | None = None
+    qr_text: str | None = None
+    checkins: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_qr(self) -> bool:
+        return self.qr_text is not None
+
+    @property
+    def program_cancelled(self) -> bool:
+        return self.program.get("status") == "cancelled"
+
+    @property
+    def changed_at(self) -> datetime | None:
+        moments = [self.registration.get(k) for k in ("cancelled_at", "promoted_at", "created_at")]
+        found = [m for m in moments if isinstance(m, datetime)]
+        return max(found) if found else None
+
+
+def valid_code(code: str) -> bool:
+    return bool(CODE_PATTERN.fullmatch(code))
+
+
+def _program_id(registration: Mapping[str, Any]) -> int:
+    ref = registration.get("program")
+    if ref is None:
+        ref = registration.get("program_id")
+    if isinstance(ref, Mapping):
+        ref = ref.get("id")
+    return int(ref)  # type: ignore[arg-type]
+
+
+async def program_with_sessions(program_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    program = await Program.select().where(Program.id == program_id).first().run()
+    if program is None:  # cascade delete makes this impossible short of a race; treat as gone
+        raise LookupError(program_id)
+    sessions = (
+        await ProgramSession.select()
+        .where(ProgramSession.program == program_id)
+        .order_by(ProgramSession.starts_at)
+        .order_by(ProgramSession.position)
+        .run()
+    )
+    return program, sessions
+
+
+def qr_text_for(data_dir: Path, registration: Mapping[str, Any],
+                program: Mapping[str, Any]) -> str | None:
+    """The signed QR text, only for a confirmed ticket of a program that still takes place."""
+    if registration.get("status") != "confirmed" or program.get("status") == "cancelled":
+        return None
+    return sign_ticket(data_dir, int(registration["id"]), int(program["id"]))
+
+
+async def load_ticket(code: str, *, data_dir: Path | None, with_checkins: bool = False,
+                      ) -> Ticket | None:
+    """Everything a ticket page or API answer shows; None for an unknown or malformed code.
+    Without `data_dir` no QR text is signed (callers that only need the schedule)."""
+    from youth_hub.registration import get_registration, waitlist_position
+
+    if not valid_code(code):
+        return None
+    registration = await get_registration(code)
+    if registration is None:
+        return None
+    try:
+        program, sessions = await program_with_sessions(_program_id(registration))
+    except LookupError:
+        return None
+    status = str(registration.get("status"))
+    position = None
+    if status == "waitlisted":
+        position = await _maybe_await(waitlist_position(registration))
+    return Ticket(
+        code=str(registration["code"]),
+        status=status,
+        registration=dict(registration),
+        program=program,
+        sessions=sessions,
+        waitlist_position=position,
+        qr_text=qr_text_for(data_dir, registration, program) if data_dir is not None else None,
+        checkins=await ticket_checkins(registration) if with_checkins else [],
+    )
+
+
+async def _maybe_await(value: Any) -> Any:
+    # waitlist_position may be plain or async depending on how registration computes it.
+    if isinstance(value, Awaitable):
+        return await value
+    return value
+
+
+async def cancel_ticket(code: str, *, base_url: str, actor: Any = None) -> dict[str, Any]:
+    """Cancel through registration (which promotes the first waitlisted in the same
+    transaction). Raises registration's DomainError (409 already_cancelled) as it comes."""
+    from youth_hub.registration import cancel_registration
+
+    return await cancel_registration(code, base_url=base_url, actor=actor)
+
+
+async def ticket_calendar(code: str, *, base_url: str, language: str = "id",
+                          timezone: str = "Asia/Jakarta") -> bytes | None:
+    """The ICS file of a ticket (what `/tickets/{code}/event.ics` serves), for emails."""
+    ticket = await load_ticket(code, data_dir=None)
+    if ticket is None:
+        return None
+    return program_ics(ticket.program, ticket.sessions, f"{base_url}/tickets/{ticket.code}",
+                       language, status=ticket.status, changed_at=ticket.changed_at,
+                       timezone=timezone)
+
+
+def schedule_groups(program: Mapping[str, Any],
+                    sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sessions grouped for display: a tour's stops by day, other kinds as one group."""
+    if program.get("kind") != "tour":
+        return [{"day": None, "items": sessions}] if sessions else []
+    groups: list[dict[str, Any]] = []
+    for session in sessions:
+        day = session.get("day")
+        if not groups or groups[-1]["day"] != day:
+            groups.append({"day": day, "items": []})
+        groups[-1]["items"].append(session)
+    return groups
+
+
+def ticket_json(ticket: Ticket, *, base_url: str) -> dict[str, Any]:
+    """The API answer (INTERFACE.md): `qr` only for confirmed tickets."""
+    program = ticket.program
+    body: dict[str, Any] = {
+        "code": ticket.code,
+        "status": ticket.status,
+        "program": {
+            "slug": program["slug"],
+            "title": program["title"],
+            "kind": program["kind"],
+            "status": program["status"],
+            "summary": program.get("summary") or "",
+            "venue": program.get("venue") or "",
+            "kecamatan": program.get("kecamatan") or "",
+            "starts_at": _iso(program.get("first_starts_at")),
+            "ends_at": _iso(program.get("last_ends_at")),
+            "url": f"{base_url}/programs/{program['slug']}",
+            "sessions": [
+                {
+                    "id": s["id"],
+                    "title": s["title"],
+                    "starts_at": _iso(s["starts_at"]),
+                    "ends_at": _iso(s["ends_at"]),
+                    "location": s.get("location") or "",
+                    "day": s.get("day"),
+                    "checkin": bool(s.get("checkin")),
+                }
+                for s in ticket.sessions
+            ],
+        },
+        "waitlist_position": ticket.waitlist_position,
+        # null unless confirmed: waitlisted and cancelled tickets never carry a QR text.
+        "qr": ticket.qr_text,
+        "checkins": ticket.checkins,
+        "ticket_url": f"{base_url}/tickets/{ticket.code}",
+    }
+    return body
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
