@@ -94,3 +94,40 @@ async def make_program(
     for topic in topics:
         await ProgramTopic(program=program.id, topic=topic).save().run()
     return program.to_dict()
+
+
+async def make_registration(
+    program: dict[str, Any],
+    *,
+    status: str = "confirmed",
+    full_name: str | None = None,
+    first_name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    birth_date: Any = None,
+    school: str = "SMA Negeri 1 Purbalingga",
+) -> dict[str, Any]:
+    """A registration row straight in the table (confirmed by default), without the rules."""
+    import secrets
+    from datetime import date
+
+    from youth_hub.registration.tables import Registration
+
+    n = next(_seq)
+    full_name = full_name or f"Ayu Lestari {n}"
+    row = Registration(
+        code=secrets.token_urlsafe(16),
+        program=program["id"],
+        status=status,
+        waitlist_seq=n if status == "waitlisted" else None,
+        full_name=full_name,
+        first_name=full_name.split()[0] if first_name is None else first_name,
+        email=email or f"peserta{n}@example.test",
+        phone=phone or f"+62812{n:07d}",
+        birth_date=birth_date or date(2005, 5, 17),
+        kecamatan="Bukateja",
+        school=school,
+        cancelled_at=datetime.now(UTC) if status == "cancelled" else None,
+    )
+    await row.save().run()
+    return row.to_dict()
