@@ -10,7 +10,6 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
@@ -20,6 +19,7 @@ from litestar.stores.registry import StoreRegistry
 from youth_hub import __version__, db
 from youth_hub.accounts import controllers as accounts_controllers
 from youth_hub.accounts.identity import identity_middleware
+from youth_hub.accounts.sessions import RotatingSessionConfig
 from youth_hub.catalog import controllers as catalog_controllers
 from youth_hub.checkin import controllers as checkin_controllers
 from youth_hub.lifespan import make_lifespan
@@ -85,7 +85,8 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = True) 
     db.use_engine(engine)
     configure_timezone(settings.timezone)
 
-    session_config = ServerSideSessionConfig(
+    # A fresh session id at sign-in (no fixation); no session written for anonymous visitors.
+    session_config = RotatingSessionConfig(
         store="sessions",
         key="yh_session",
         max_age=SESSION_MAX_AGE,
