@@ -46,7 +46,30 @@ class IdempotentRequest(Table, tablename="registration_idempotency"):
     """An `Idempotency-Key` (or a form's one-time token) and the answer it got first."""
 
     id: Serial
+    # SHA-256 of the program id and the client's key: keys are scoped to one program.
     key = Varchar(length=200, unique=True)
+    # SHA-256 of the normalised email and phone: a key replayed with other data is refused,
+    # so a guessed key never reveals someone else's ticket.
+    fingerprint = Varchar(length=64, default="")
     status_code = Integer(default=201)
     response = JSON(default={})
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WaitlistCounter(Table, tablename="registration_waitlist_counter"):
+    """Per program: the last waiting-list number handed out (an upsert takes the next)."""
+
+    id: Serial
+    program = ForeignKey(references=Program, on_delete=OnDelete.cascade, unique=True)
+    last_seq = Integer(default=0)
+
+
+class MyTicketsLink(Table, tablename="registration_my_link"):
+    """A single-use link to all of one email's tickets (GET /my/{token}), valid 30 minutes."""
+
+    id: Serial
+    token_hash = Varchar(length=64, unique=True)  # SHA-256 of the token; the token is only mailed
+    email = Varchar(length=254, index=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

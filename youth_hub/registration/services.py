@@ -1,0 +1,845 @@
+"""Registration rules: eligibility, seats and the waiting list, cancellation and promotion,
+links to one's tickets, the staff's lists. Plain async functions, no HTTP.
+
+Seats are counted by the program's own counters (catalog_program.seats_taken and
+waitlist_taken), changed only by conditional UPDATEs inside `db.write_transaction()`, in the
+same transaction as the registration row and its message. On PostgreSQL the first UPDATE of
+the program row also serialises everything that moves seats of that program.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import sqlite3
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from litestar.status_codes import (
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
+)
+
+from youth_hub import db
+from youth_hub.accounts import CurrentUser, Role, record_audit
+from youth_hub.catalog.tables import Program, ProgramSession
+from youth_hub.i18n import current_language
+from youth_hub.i18n import gettext as _
+from youth_hub.messaging import enqueue_message
+from youth_hub.registration.tables import (
+    IdempotentRequest,
+    MyTicketsLink,
+    Registration,
+)
+from youth_hub.registration.validators import (
+    ADULT_AGE,
+    Invalid,
+    RegistrationInput,
+    age_on,
+    clean_email,
+    validate_registration,
+)
+from youth_hub.web.errors import DomainError, FieldError, ValidationFailed
+from youth_hub.web.formats import display_timezone, format_datetime
+
+CONFIRMED = "confirmed"
+WAITLISTED = "waitlisted"
+CANCELLED = "cancelled"
+STATUSES = (CONFIRMED, WAITLISTED, CANCELLED)
+MY_LINK_TTL = timedelta(minutes=30)
+IDEMPOTENCY_KEY_MAX = 200
+_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+# --------------------------------------------------------------------------- SQL
+# Raw where the query builder cannot say it (arithmetic in SET, RETURNING of other columns,
+# upserts); `{}` placeholders become `?` or `$n` for the engine.
+
+# A seat only when nobody waits: a seat freed by a bigger capacity goes to the waiting list.
+_TAKE_SEAT = (
+    "UPDATE catalog_program SET seats_taken = seats_taken + 1 "
+    "WHERE id = {} AND status = 'published' AND seats_taken < capacity AND waitlist_taken = 0 "
+    "RETURNING id"
+)
+_TAKE_WAITLIST_PLACE = (
+    "UPDATE catalog_program SET waitlist_taken = waitlist_taken + 1 "
+    "WHERE id = {} AND status = 'published' "
+    "AND (waitlist_limit IS NULL OR waitlist_taken < waitlist_limit) "
+    "RETURNING seats_taken, capacity, waitlist_taken"
+)
+_NEXT_WAITLIST_SEQ = (
+    "INSERT INTO registration_waitlist_counter (program, last_seq) VALUES ({}, 1) "
+    "ON CONFLICT (program) DO UPDATE "
+    "SET last_seq = registration_waitlist_counter.last_seq + 1 "
+    "RETURNING last_seq"
+)
+_MOVE_WAITER_TO_SEAT = (
+    "UPDATE catalog_program SET seats_taken = seats_taken + 1, "
+    "waitlist_taken = waitlist_taken - 1 "
+    "WHERE id = {} AND seats_taken < capacity AND waitlist_taken > 0 RETURNING id"
+)
+_UNDO_MOVE_WAITER_TO_SEAT = (
+    "UPDATE catalog_program SET seats_taken = seats_taken - 1, "
+    "waitlist_taken = waitlist_taken + 1 WHERE id = {}"
+)
+_FREE_SEAT = (
+    "UPDATE catalog_program SET seats_taken = seats_taken - 1 "
+    "WHERE id = {} AND seats_taken > 0 RETURNING id"
+)
+_FREE_WAITLIST_PLACE = (
+    "UPDATE catalog_program SET waitlist_taken = waitlist_taken - 1 "
+    "WHERE id = {} AND waitlist_taken > 0 RETURNING id"
+)
+_PROMOTE_FIRST_WAITER = (
+    "UPDATE registration_registration SET status = 'confirmed', promoted_at = {} "
+    "WHERE id = (SELECT id FROM registration_registration "
+    "WHERE program = {} AND status = 'waitlisted' ORDER BY waitlist_seq, id LIMIT 1) "
+    "AND status = 'waitlisted' "
+    "RETURNING id, code, email, full_name, language"
+)
+_LOCK_PROGRAM_PG = "SELECT id FROM catalog_program WHERE id = {} FOR UPDATE"
+_CANCEL = (
+    "UPDATE registration_registration SET status = 'cancelled', cancelled_at = {} "
+    "WHERE id = {} AND status = {} RETURNING id"
+)
+_CONFIRM_WAITER = (
+    "UPDATE registration_registration SET status = 'confirmed', promoted_at = {} "
+    "WHERE id = {} AND status = 'waitlisted' RETURNING id"
+)
+
+
+async def _sql(query: str, *args: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await Program.raw(query, *args).run()
+    return rows
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    code: str
+    status: str  # "confirmed" or "waitlisted"
+    waitlist_position: int | None
+    ticket_url: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "status": self.status,
+            "waitlist_position": self.waitlist_position,
+            "ticket_url": self.ticket_url,
+        }
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Whether a program takes registrations now, and what to tell people if not."""
+
+    open: bool
+    code: str | None = None
+    message: str = ""
+    status_code: int = HTTP_409_CONFLICT
+    seats_left: int = 0
+    waitlist_only: bool = False  # full, but the waiting list takes more
+
+    def raise_if_closed(self) -> None:
+        if not self.open:
+            raise DomainError(self.code or "closed", self.message, self.status_code)
+
+
+def ticket_url(base_url: str, code: str) -> str:
+    return f"{base_url.rstrip('/')}/tickets/{code}"
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- programs
+
+_PROGRAM_COLUMNS = (
+    Program.id, Program.slug, Program.title, Program.kind, Program.status, Program.organiser,
+    Program.capacity, Program.seats_taken, Program.waitlist_limit, Program.waitlist_taken,
+    Program.age_min, Program.age_max, Program.registration_opens_at,
+    Program.registration_closes_at, Program.first_starts_at, Program.last_ends_at,
+    Program.venue, Program.price_idr,
+)
+
+
+def program_not_found() -> DomainError:
+    return DomainError(
+        "program_not_found",
+        _("This program does not exist or is not open to the public."),
+        HTTP_404_NOT_FOUND,
+    )
+
+
+async def get_program(slug: Any) -> dict[str, Any] | None:
+    """A program by slug (any status), with its first session's start filled in."""
+    if not isinstance(slug, str) or not slug or len(slug) > 120:
+        return None
+    row: dict[str, Any] | None = (
+        await Program.select(*_PROGRAM_COLUMNS).where(Program.slug == slug).first().run()
+    )
+    if row is None:
+        return None
+    for key in ("registration_opens_at", "registration_closes_at", "first_starts_at",
+                "last_ends_at"):
+        row[key] = _aware(row[key])
+    if row["first_starts_at"] is None:  # catalog normally keeps it; sessions are the truth
+        first = (
+            await ProgramSession.select(ProgramSession.starts_at)
+            .where(ProgramSession.program == row["id"])
+            .order_by(ProgramSession.starts_at)
+            .first()
+            .run()
+        )
+        row["first_starts_at"] = _aware(first["starts_at"]) if first else None
+    return row
+
+
+async def get_public_program(slug: Any) -> dict[str, Any]:
+    """A program the public may see (not a draft), or 404."""
+    program = await get_program(slug)
+    if program is None or program["status"] == "draft":
+        raise program_not_found()
+    return program
+
+
+def program_event_date(program: Mapping[str, Any]) -> date | None:
+    """The date, in the regency's time zone, of the program's first session: ages count there."""
+    starts = program.get("first_starts_at")
+    return starts.astimezone(display_timezone()).date() if starts else None
+
+
+def eligibility(program: Mapping[str, Any], now: datetime) -> Eligibility:
+    """Can one register now? The order of the checks is the order people understand them."""
+    status = program["status"]
+    if status == "draft":
+        return Eligibility(False, "program_not_found", program_not_found().message,
+                           HTTP_404_NOT_FOUND)
+    if status == "cancelled":
+        return Eligibility(False, "program_cancelled",
+                           _("This program has been cancelled; registration is closed."))
+    last_ends = program.get("last_ends_at")
+    if status == "finished" or (last_ends is not None and last_ends <= now):
+        return Eligibility(False, "program_finished",
+                           _("This program has finished; registration is closed."))
+    if status != "published":
+        return Eligibility(False, "program_not_found", program_not_found().message,
+                           HTTP_404_NOT_FOUND)
+    opens = program.get("registration_opens_at")
+    if opens is not None and now < opens:
+        return Eligibility(False, "registration_not_open",
+                           _("Registration opens on %(when)s.", when=format_datetime(opens)))
+    closes = program.get("registration_closes_at")
+    if closes is not None and now >= closes:
+        return Eligibility(False, "registration_closed",
+                           _("Registration closed on %(when)s.", when=format_datetime(closes)))
+    starts = program.get("first_starts_at")
+    if starts is not None and now >= starts:
+        return Eligibility(False, "registration_closed",
+                           _("The program has already started; registration is closed."))
+    seats_left = max(0, program["capacity"] - program["seats_taken"])
+    if seats_left and not program["waitlist_taken"]:
+        return Eligibility(True, seats_left=seats_left)
+    limit = program["waitlist_limit"]
+    if limit is None or program["waitlist_taken"] < limit:
+        return Eligibility(True, seats_left=seats_left, waitlist_only=True)
+    return Eligibility(False, "full", _full_message())
+
+
+def _full_message() -> str:
+    return _("All seats and the waiting list are taken.")
+
+
+def _duplicate_error() -> DomainError:
+    # Never the existing ticket's code: whoever typed this email may not be its owner.
+    return DomainError(
+        "duplicate_registration",
+        _("This email or phone number is already registered for this program. "
+          "Find your ticket through \"My tickets\"."),
+        HTTP_409_CONFLICT,
+        extra={"my_tickets_url": "/my"},
+    )
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+def _key_hash(program_id: int, key: str) -> str:
+    return hashlib.sha256(f"{program_id}:{key}".encode()).hexdigest()
+
+
+def _fingerprint(email: str, phone: str) -> str:
+    return hashlib.sha256(f"{email}\n{phone}".encode()).hexdigest()
+
+
+def check_idempotency_key(key: Any, field: str = "Idempotency-Key") -> str:
+    if not isinstance(key, str) or not _KEY_RE.match(key):
+        raise DomainError(
+            "invalid_idempotency_key",
+            _("The %(field)s must be 1 to 200 visible ASCII characters.", field=field),
+            HTTP_422_UNPROCESSABLE_ENTITY,
+            errors=[FieldError(field, _("Use 1 to 200 visible ASCII characters."))],
+        )
+    return key
+
+
+async def _replayed(key_hash: str, fingerprint: str) -> RegistrationResult | None:
+    row = (
+        await IdempotentRequest.select(IdempotentRequest.fingerprint, IdempotentRequest.response)
+        .where(IdempotentRequest.key == key_hash)
+        .first()
+        .output(load_json=True)
+        .run()
+    )
+    if row is None:
+        return None
+    if row["fingerprint"] != fingerprint:
+        raise DomainError(
+            "idempotency_key_reused",
+            _("This form was already sent with other details. Reload the page to register "
+              "someone else."),
+            HTTP_422_UNPROCESSABLE_ENTITY,
+            errors=[FieldError("form_token", _("Already used for another registration."))],
+        )
+    answer = row["response"]
+    return RegistrationResult(
+        code=answer["code"],
+        status=answer["status"],
+        waitlist_position=answer["waitlist_position"],
+        ticket_url=answer["ticket_url"],
+    )
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE" in str(exc)
+    return type(exc).__name__ == "UniqueViolationError"
+
+
+# --------------------------------------------------------------------------- registering
+
+
+Throttle = Callable[[RegistrationInput], Awaitable[None]]
+
+
+async def register_participant(
+    program_slug: str,
+    data: Mapping[str, Any],
+    *,
+    base_url: str,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+    throttle: Throttle | None = None,
+) -> RegistrationResult:
+    """Register someone for a program: a confirmed seat, or a numbered place on the waiting
+    list. With an `idempotency_key`, a retry answers as the first call did and adds nothing.
+    `throttle` (the per-email/phone rate limit) runs on fresh attempts only, not on replays."""
+    now = now or datetime.now(UTC)
+    if idempotency_key is not None:
+        idempotency_key = check_idempotency_key(idempotency_key)
+    program = await get_public_program(program_slug)
+    event_date = program_event_date(program)
+    today = now.astimezone(display_timezone()).date()
+    clean, errors, code = validate_registration(
+        data, today=today, event_date=event_date,
+        age_min=program["age_min"], age_max=program["age_max"],
+    )
+    if clean is None:
+        if code == "invalid":
+            raise ValidationFailed(errors)
+        message = errors[0].message if code == "age_out_of_range" else _(
+            "A parent or guardian must agree for participants under 18.")
+        raise DomainError(code or "invalid", message, HTTP_422_UNPROCESSABLE_ENTITY, errors)
+
+    fingerprint = _fingerprint(clean.email, clean.phone)
+    key_hash = _key_hash(program["id"], idempotency_key) if idempotency_key else None
+    if key_hash is not None:
+        replay = await _replayed(key_hash, fingerprint)
+        if replay is not None:
+            return replay
+    eligibility(program, now).raise_if_closed()
+    if throttle is not None:
+        await throttle(clean)
+
+    minor = event_date is not None and age_on(clean.birth_date, event_date) < ADULT_AGE
+    try:
+        return await _register(program, clean, minor=minor, now=now, base_url=base_url,
+                               key_hash=key_hash, fingerprint=fingerprint)
+    except Exception as exc:
+        if not _is_unique_violation(exc):
+            raise
+        # Lost a race: the same key (a double tap) or the same person, committed first.
+        if key_hash is not None:
+            replay = await _replayed(key_hash, fingerprint)
+            if replay is not None:
+                return replay
+        if await _live_duplicate(program["id"], clean.email, clean.phone):
+            raise _duplicate_error() from None
+        raise
+
+
+async def _live_duplicate(program_id: int, email: str, phone: str) -> bool:
+    exists: bool = await Registration.exists().where(
+        (Registration.program == program_id)
+        & (Registration.status != CANCELLED)
+        & ((Registration.email == email) | (Registration.phone == phone))
+    ).run()
+    return exists
+
+
+async def _register(
+    program: Mapping[str, Any],
+    clean: RegistrationInput,
+    *,
+    minor: bool,
+    now: datetime,
+    base_url: str,
+    key_hash: str | None,
+    fingerprint: str,
+) -> RegistrationResult:
+    program_id = program["id"]
+    code = secrets.token_urlsafe(18)
+    language = current_language()
+    async with db.write_transaction():
+        status = CONFIRMED
+        position: int | None = None
+        seq: int | None = None
+        seats_free_for_waiters = False
+        if not await _sql(_TAKE_SEAT, program_id):
+            place = await _sql(_TAKE_WAITLIST_PLACE, program_id)
+            if not place:
+                # Tell the most useful reason: "you are already in", then closed, then full.
+                if await _live_duplicate(program_id, clean.email, clean.phone):
+                    raise _duplicate_error()
+                current = await get_program(program["slug"])
+                if current is not None:
+                    eligibility(current, now).raise_if_closed()
+                raise DomainError("full", _full_message(), HTTP_409_CONFLICT)
+            status = WAITLISTED
+            position = int(place[0]["waitlist_taken"])
+            seq = int((await _sql(_NEXT_WAITLIST_SEQ, program_id))[0]["last_seq"])
+            # A seat came free while nobody waited and our first UPDATE missed it (a race),
+            # or the capacity grew: the waiting list moves up before we answer.
+            seats_free_for_waiters = place[0]["seats_taken"] < place[0]["capacity"]
+        rows = await Registration.insert(
+            Registration(
+                code=code,
+                program=program_id,
+                status=status,
+                waitlist_seq=seq,
+                full_name=clean.full_name,
+                first_name=clean.first_name,
+                email=clean.email,
+                phone=clean.phone,
+                birth_date=clean.birth_date,
+                gender=clean.gender,
+                kecamatan=clean.kecamatan,
+                village=clean.village,
+                school=clean.school,
+                guardian_name=clean.guardian_name,
+                guardian_phone=clean.guardian_phone,
+                guardian_consent_at=now if (minor and clean.guardian_consent) else None,
+                language=language,
+                created_at=now,
+            )
+        ).returning(Registration.id).run()
+        registration_id = rows[0]["id"]
+        if seats_free_for_waiters:
+            promoted = await _fill_free_seats(program_id, now=now, base_url=base_url,
+                                              skip_message_for=registration_id)
+            if registration_id in promoted:
+                status, position = CONFIRMED, None
+            elif promoted:
+                position = await waitlist_position(
+                    {"program": program_id, "status": WAITLISTED, "waitlist_seq": seq})
+        await enqueue_message(
+            kind="confirmation" if status == CONFIRMED else "waitlisted",
+            to_email=clean.email,
+            to_name=clean.full_name,
+            language=language,
+            ticket_code=code,
+            program_id=program_id,
+            base_url=base_url,
+            context={"waitlist_position": position} if position else None,
+        )
+        result = RegistrationResult(code, status, position, ticket_url(base_url, code))
+        if key_hash is not None:
+            await IdempotentRequest.insert(
+                IdempotentRequest(key=key_hash, fingerprint=fingerprint, status_code=201,
+                                  response=result.as_json(), created_at=now)
+            ).run()
+    return result
+
+
+async def _promote_first(program_id: int, now: datetime) -> dict[str, Any] | None:
+    rows = await _sql(_PROMOTE_FIRST_WAITER, now, program_id)
+    return rows[0] if rows else None
+
+
+async def _send_promoted(row: Mapping[str, Any], program_id: int, base_url: str) -> None:
+    await enqueue_message(
+        kind="promoted",
+        to_email=row["email"],
+        to_name=row["full_name"],
+        language=row["language"],
+        ticket_code=row["code"],
+        program_id=program_id,
+        base_url=base_url,
+    )
+
+
+async def _fill_free_seats(program_id: int, *, now: datetime, base_url: str,
+                           skip_message_for: int | None = None) -> list[int]:
+    """Inside a write transaction: give every free seat to the waiting list, in order."""
+    promoted: list[int] = []
+    while await _sql(_MOVE_WAITER_TO_SEAT, program_id):
+        row = await _promote_first(program_id, now)
+        if row is None:  # the counter said someone waits, nobody does: leave it as it was
+            await _sql(_UNDO_MOVE_WAITER_TO_SEAT, program_id)
+            break
+        promoted.append(row["id"])
+        if row["id"] != skip_message_for:
+            await _send_promoted(row, program_id, base_url)
+    return promoted
+
+
+async def fill_free_seats(program_slug: str, *, base_url: str,
+                          now: datetime | None = None) -> int:
+    """Promote from the waiting list into every free seat (after the capacity grew).
+    Returns how many were promoted."""
+    program = await get_program(program_slug)
+    if program is None:
+        raise program_not_found()
+    async with db.write_transaction():
+        promoted = await _fill_free_seats(program["id"], now=now or datetime.now(UTC),
+                                          base_url=base_url)
+    return len(promoted)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _valid_code(code: Any) -> bool:
+    return isinstance(code, str) and _CODE_RE.match(code) is not None
+
+
+_REGISTRATION_COLUMNS = (
+    Registration.id, Registration.code, Registration.program, Registration.status,
+    Registration.waitlist_seq, Registration.full_name, Registration.first_name,
+    Registration.email, Registration.phone, Registration.birth_date, Registration.gender,
+    Registration.kecamatan, Registration.village, Registration.school,
+    Registration.guardian_name, Registration.guardian_phone, Registration.guardian_consent_at,
+    Registration.language, Registration.created_at, Registration.promoted_at,
+    Registration.cancelled_at,
+)
+
+
+async def get_registration(code: Any) -> dict[str, Any] | None:
+    """A registration by its ticket code, with `waitlist_position` and the program's
+    `program_slug`, `program_title`, `program_first_starts_at`; None if there is none."""
+    if not _valid_code(code):
+        return None
+    row: dict[str, Any] | None = (
+        await Registration.select(
+            *_REGISTRATION_COLUMNS,
+            Registration.program.slug.as_alias("program_slug"),
+            Registration.program.title.as_alias("program_title"),
+            Registration.program.first_starts_at.as_alias("program_first_starts_at"),
+        )
+        .where(Registration.code == code)
+        .first()
+        .run()
+    )
+    if row is None:
+        return None
+    row["waitlist_position"] = await waitlist_position(row)
+    return row
+
+
+async def waitlist_position(registration: Mapping[str, Any]) -> int | None:
+    """1..N among the program's live waiting list, in order of arrival; None if not waiting."""
+    if registration.get("status") != WAITLISTED or registration.get("waitlist_seq") is None:
+        return None
+    count: int = await Registration.count().where(
+        (Registration.program == registration["program"])
+        & (Registration.status == WAITLISTED)
+        & (Registration.waitlist_seq <= registration["waitlist_seq"])
+    ).run()
+    return count
+
+
+# --------------------------------------------------------------------------- staff rights
+
+
+def can_manage(user: CurrentUser | None, program: Mapping[str, Any]) -> bool:
+    """Its organiser, dinporapar or admin; never a scanner."""
+    if user is None or not user.at_least(Role.ORGANISER):
+        return False
+    return user.is_office or program.get("organiser") == user.id
+
+
+async def program_for_staff(slug: Any, user: CurrentUser) -> dict[str, Any]:
+    """The program if this staff member may manage it; 404 otherwise (another organiser's
+    program is not even confirmed to exist)."""
+    program = await get_program(slug)
+    if program is None or not can_manage(user, program):
+        raise DomainError("program_not_found", _("This program does not exist."),
+                          HTTP_404_NOT_FOUND)
+    return program
+
+
+# --------------------------------------------------------------------------- cancelling
+
+
+def _ticket_not_found() -> DomainError:
+    return DomainError("ticket_not_found", _("This ticket does not exist."), HTTP_404_NOT_FOUND)
+
+
+async def cancel_registration(
+    code: str,
+    *,
+    base_url: str,
+    actor: CurrentUser | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Cancel a confirmed or waitlisted registration. A freed seat goes at once, in the same
+    transaction, to the first on the waiting list. Returns {"code", "status", "promoted"}
+    (promoted: whether someone moved up; never who)."""
+    now = now or datetime.now(UTC)
+    if not _valid_code(code):
+        raise _ticket_not_found()
+    async with db.write_transaction():
+        found = await Registration.select(Registration.id, Registration.program).where(
+            Registration.code == code).first().run()
+        if found is None:
+            raise _ticket_not_found()
+        program_id = found["program"]
+        if actor is not None:
+            program = await Program.select(Program.id, Program.organiser).where(
+                Program.id == program_id).first().run()
+            if program is None or not can_manage(actor, program):
+                raise _ticket_not_found()
+        if not db.is_sqlite(db.current_engine()):
+            # Every change of this program's seats waits here, so promotions never collide.
+            await _sql(_LOCK_PROGRAM_PG, program_id)
+        row = await Registration.select(
+            Registration.id, Registration.status, Registration.email, Registration.full_name,
+            Registration.language,
+        ).where(Registration.id == found["id"]).first().run()
+        assert row is not None
+        if row["status"] == CANCELLED:
+            raise DomainError("already_cancelled", _("This ticket is already cancelled."),
+                              HTTP_409_CONFLICT)
+        if not await _sql(_CANCEL, now, row["id"], row["status"]):
+            raise DomainError("already_cancelled", _("This ticket is already cancelled."),
+                              HTTP_409_CONFLICT)
+        promoted = None
+        if row["status"] == CONFIRMED:
+            promoted = await _promote_first(program_id, now)
+            # A waiter takes the seat (seats unchanged, one fewer waiting), or the seat frees.
+            await _sql(_FREE_WAITLIST_PLACE if promoted else _FREE_SEAT, program_id)
+        else:
+            await _sql(_FREE_WAITLIST_PLACE, program_id)
+        await enqueue_message(
+            kind="cancelled", to_email=row["email"], to_name=row["full_name"],
+            language=row["language"], ticket_code=code, program_id=program_id,
+            base_url=base_url,
+        )
+        if promoted is not None:
+            await _send_promoted(promoted, program_id, base_url)
+        if actor is not None:
+            await record_audit(actor, "registration.cancel", f"registration:{row['id']}",
+                               {"program": program_id, "promoted": promoted is not None})
+    return {"code": code, "status": CANCELLED, "promoted": promoted is not None}
+
+
+async def promote_registration(
+    code: str,
+    *,
+    base_url: str,
+    actor: CurrentUser | None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Staff give a free seat to someone on the waiting list (any place, their choice)."""
+    now = now or datetime.now(UTC)
+    if not _valid_code(code):
+        raise _ticket_not_found()
+    async with db.write_transaction():
+        row = await Registration.select(
+            Registration.id, Registration.program, Registration.status, Registration.code,
+            Registration.email, Registration.full_name, Registration.language,
+            Registration.program.organiser.as_alias("organiser"),
+        ).where(Registration.code == code).first().run()
+        if row is None or (actor is not None and not can_manage(actor, row)):
+            raise _ticket_not_found()
+        if row["status"] != WAITLISTED:
+            raise DomainError("not_waitlisted", _("Only someone on the waiting list can be "
+                                                  "given a seat."), HTTP_409_CONFLICT)
+        if not await _sql(_MOVE_WAITER_TO_SEAT, row["program"]):
+            raise DomainError("no_free_seat", _("There is no free seat in this program."),
+                              HTTP_409_CONFLICT)
+        if not await _sql(_CONFIRM_WAITER, now, row["id"]):
+            raise DomainError("not_waitlisted", _("Only someone on the waiting list can be "
+                                                  "given a seat."), HTTP_409_CONFLICT)
+        await _send_promoted(row, row["program"], base_url)
+        if actor is not None:
+            await record_audit(actor, "registration.promote", f"registration:{row['id']}",
+                               {"program": row["program"]})
+    return {"code": code, "status": CONFIRMED}
+
+
+# --------------------------------------------------------------------------- my tickets
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def request_my_tickets_link(
+    email: Any, *, base_url: str, now: datetime | None = None
+) -> None:
+    """Mail a single-use link to all of this email's tickets, if it has any. Says nothing
+    either way (the caller answers the same), so no one learns who registered."""
+    now = now or datetime.now(UTC)
+    try:
+        address = clean_email(email)
+    except Invalid as exc:
+        raise ValidationFailed([FieldError("email", str(exc))], message=str(exc)) from None
+    has_tickets = await Registration.exists().where(Registration.email == address).run()
+    token = secrets.token_urlsafe(32)
+    async with db.write_transaction():
+        # A link row either way: the answer takes as long with tickets as without.
+        await MyTicketsLink.insert(
+            MyTicketsLink(token_hash=_token_hash(token), email=address,
+                          expires_at=now + MY_LINK_TTL, created_at=now)
+        ).run()
+        if has_tickets:
+            await enqueue_message(
+                kind="my_tickets", to_email=address, base_url=base_url,
+                language=current_language(),
+                context={"link": f"{base_url.rstrip('/')}/my/{token}",
+                         "valid_minutes": int(MY_LINK_TTL.total_seconds() // 60)},
+            )
+
+
+async def consume_my_tickets_link(token: Any, *, now: datetime | None = None) -> str | None:
+    """The email a link was sent to, once: used or expired links give None."""
+    now = now or datetime.now(UTC)
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    rows = await MyTicketsLink.update({MyTicketsLink.used_at: now}).where(
+        (MyTicketsLink.token_hash == _token_hash(token))
+        & MyTicketsLink.used_at.is_null()
+        & (MyTicketsLink.expires_at > now)
+    ).returning(MyTicketsLink.email).run()
+    return rows[0]["email"] if rows else None
+
+
+async def tickets_for_email(email: str) -> list[dict[str, Any]]:
+    """Every registration of this email, newest program first, with its program."""
+    rows: list[dict[str, Any]] = await Registration.select(
+        Registration.code, Registration.status, Registration.waitlist_seq,
+        Registration.program, Registration.created_at,
+        Registration.program.slug.as_alias("program_slug"),
+        Registration.program.title.as_alias("program_title"),
+        Registration.program.first_starts_at.as_alias("program_first_starts_at"),
+    ).where(Registration.email == email).order_by(
+        Registration.created_at, ascending=False).run()
+    for row in rows:
+        row["program_first_starts_at"] = _aware(row["program_first_starts_at"])
+        row["waitlist_position"] = await waitlist_position(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- staff lists
+
+CheckinReader = Callable[[int], Awaitable[Mapping[int, list[dict[str, Any]]]]]
+_checkin_reader: list[CheckinReader] = []
+
+
+def register_checkin_reader(reader: CheckinReader) -> CheckinReader:
+    """The checkin domain (which depends on this one, not the other way) tells us how to read
+    a program's check-ins: reader(program_id) -> {registration_id: [check-in dicts]}."""
+    _checkin_reader[:] = [reader]
+    return reader
+
+
+async def checkins_by_registration(program_id: int) -> Mapping[int, list[dict[str, Any]]]:
+    if not _checkin_reader:
+        return {}
+    return await _checkin_reader[0](program_id)
+
+
+PER_PAGE = 25
+
+
+async def _waitlist_ranks(program_id: int) -> dict[int, int]:
+    rows = await Registration.select(Registration.id).where(
+        (Registration.program == program_id) & (Registration.status == WAITLISTED)
+    ).order_by(Registration.waitlist_seq).order_by(Registration.id).run()
+    return {row["id"]: rank for rank, row in enumerate(rows, start=1)}
+
+
+def _search_clause(q: str) -> Any:
+    pattern = f"%{q}%"
+    clause = Registration.full_name.ilike(pattern) | Registration.email.ilike(pattern)
+    digits = re.sub(r"\D", "", q)
+    if len(digits) >= 3:
+        national = digits[1:] if digits.startswith("0") else (
+            digits[2:] if digits.startswith("62") else digits)
+        clause = clause | Registration.phone.ilike(f"%{national}%")
+    return clause
+
+
+async def list_registrations(
+    program: Mapping[str, Any],
+    *,
+    q: str = "",
+    status: str = "",
+    page: int = 1,
+    per_page: int | None = PER_PAGE,
+) -> tuple[list[dict[str, Any]], int]:
+    """(rows, total) of a program's registrations for staff, with waiting-list positions and
+    the age at the program's date. `per_page=None`: all (exports)."""
+    where = Registration.program == program["id"]
+    q = q.strip()[:100]
+    if q:
+        where = where & _search_clause(q)
+    if status in STATUSES:
+        where = where & (Registration.status == status)
+    total: int = await Registration.count().where(where).run()
+    query = Registration.select(*_REGISTRATION_COLUMNS).where(where).order_by(
+        Registration.created_at).order_by(Registration.id)
+    if per_page is not None:
+        page = max(1, page)
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    rows: list[dict[str, Any]] = await query.run()
+    ranks = await _waitlist_ranks(program["id"])
+    event_date = program_event_date(program)
+    for row in rows:
+        row["waitlist_position"] = ranks.get(row["id"])
+        row["age"] = age_on(row["birth_date"], event_date) if event_date else None
+        for key in ("guardian_consent_at", "created_at", "promoted_at", "cancelled_at"):
+            row[key] = _aware(row[key])
+    return rows, total
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+def too_many_attempts(field: str) -> DomainError:
+    message = _("Too many attempts with this email or phone number. Wait 10 minutes and "
+                "try again.")
+    return DomainError("too_many_attempts", message, HTTP_429_TOO_MANY_REQUESTS,
+                       errors=[FieldError(field, message)])
