@@ -47,9 +47,14 @@ def _sequence(*moments: datetime | None) -> int:
     return max(0, int((latest - _SEQUENCE_EPOCH).total_seconds() // 60))
 
 
+def _line(value: Any) -> str:
+    # Titles and places are one line: a CR/LF in a name must not start a new property.
+    return " ".join(str(value or "").split())
+
+
 def _location(program: Mapping[str, Any], session: Mapping[str, Any]) -> str:
-    parts = [str(session.get("location") or "").strip(), str(program.get("venue") or "").strip(),
-             str(program.get("kecamatan") or "").strip()]
+    parts = [_line(session.get("location")), _line(program.get("venue")),
+             _line(program.get("kecamatan"))]
     seen: list[str] = []
     for part in parts:
         if part and part not in seen:
@@ -58,8 +63,8 @@ def _location(program: Mapping[str, Any], session: Mapping[str, Any]) -> str:
 
 
 def _summary(program: Mapping[str, Any], session: Mapping[str, Any], count: int) -> str:
-    title = str(program.get("title") or "")
-    part = str(session.get("title") or "").strip()
+    title = _line(program.get("title"))
+    part = _line(session.get("title"))
     if program.get("kind") == "tour" and session.get("day"):
         part = _("Day %(day)s: %(stop)s", day=session["day"], stop=part) if part else _(
             "Day %(day)s", day=session["day"]
@@ -101,7 +106,7 @@ def program_ics(
         calendar.add("version", "2.0")
         calendar.add("calscale", "GREGORIAN")
         calendar.add("method", "PUBLISH")
-        calendar.add("x-wr-calname", str(program.get("title") or "Youth Hub"))
+        calendar.add("x-wr-calname", _line(program.get("title")) or "Youth Hub")
         calendar.add("x-wr-timezone", timezone)
         calendar.add_component(_vtimezone(timezone))
         description = "\n\n".join(

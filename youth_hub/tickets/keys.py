@@ -71,15 +71,26 @@ def _read_keys(data_dir: Path) -> list[TicketKey]:
 
 
 class KeyRing:
-    """The keys of one data dir, read once and re-read when an unknown kid shows up
-    (another process may have rotated)."""
+    """The keys of one data dir. Re-read when the key folder changes (its mtime: one stat per
+    use), so a `youth-hub keys rotate` run beside running workers takes effect at once, and
+    when an unknown kid shows up."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self._lock = threading.Lock()
         self._keys: list[TicketKey] = []
+        self._stamp: int | None = None
+        self._forced_at = 0.0
+
+    def _folder_stamp(self) -> int:
+        try:
+            return (self.data_dir / KEY_DIR_NAME).stat().st_mtime_ns
+        except FileNotFoundError:
+            return _key_dir(self.data_dir).stat().st_mtime_ns
 
     def _load(self) -> None:
+        # The stamp is taken before reading: a key added meanwhile triggers another read.
+        stamp = self._folder_stamp()
         keys = _read_keys(self.data_dir)
         if not keys:
             lock_path = _key_dir(self.data_dir) / ".create.lock"
@@ -91,11 +102,13 @@ class KeyRing:
                 if not keys:
                     _write_new_key(self.data_dir)
                     keys = _read_keys(self.data_dir)
+            stamp = self._folder_stamp()
         self._keys = keys
+        self._stamp = stamp
 
     def all(self) -> list[TicketKey]:
         with self._lock:
-            if not self._keys:
+            if not self._keys or self._folder_stamp() != self._stamp:
                 self._load()
             return list(self._keys)
 
@@ -106,7 +119,12 @@ class KeyRing:
         for key in self.all():
             if key.kid == kid:
                 return key
+        # A coarse-mtime file system may hide a rotation made within the same tick: re-read,
+        # but at most once a second, so a stream of forged kids cannot keep the disk busy.
         with self._lock:
+            if time.monotonic() - self._forced_at < 1.0:
+                return None
+            self._forced_at = time.monotonic()
             self._load()
             return next((k for k in self._keys if k.kid == kid), None)
 

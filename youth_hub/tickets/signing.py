@@ -39,9 +39,14 @@ def _b64decode(text: str) -> bytes:
     if not text or any(c not in _B64_ALPHABET for c in text):
         raise InvalidTicket("not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise InvalidTicket("not base64url") from exc
+    # Only the canonical spelling: otherwise the unused low bits of the last character would
+    # give one signature several valid texts.
+    if _b64encode(raw) != text:
+        raise InvalidTicket("not canonical base64url")
+    return raw
 
 
 _B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
