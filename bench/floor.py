@@ -95,8 +95,7 @@ def floor_ticket_insert(engine: Engine, codes: Sequence[str]) -> str:
 
 async def _run(sql: str, *args: Any) -> list[dict[str, Any]]:
     engine = db.current_engine()
-    rows: list[dict[str, Any]] = await engine.run_querystring(QueryString(sql, *args),
-                                                              in_pool=True)
+    rows: list[dict[str, Any]] = await engine.run_querystring(QueryString(sql, *args), in_pool=True)
     return rows
 
 
@@ -130,14 +129,23 @@ async def floor_register(data: dict[str, Any]) -> Response[dict[str, Any]]:
         email = str(data["email"]).strip().lower()[:254]
         phone = str(data["phone"])[:20]
     except (KeyError, TypeError, ValueError):
-        return Response({"detail": "program_id, full_name, email, phone, birth_date"},
-                        status_code=400)
+        return Response(
+            {"detail": "program_id, full_name, email, phone, birth_date"}, status_code=400
+        )
     code = secrets.token_urlsafe(16)
-    rows = await _run(_REGISTER_SQL, code, program_id, full_name, full_name.split(" ")[0][:60],
-                      email, phone, birth_date, str(data.get("kecamatan", ""))[:60],
-                      datetime.now(UTC))
-    return Response({"id": rows[0]["id"], "code": code, "status": "confirmed"},
-                    status_code=201)
+    rows = await _run(
+        _REGISTER_SQL,
+        code,
+        program_id,
+        full_name,
+        full_name.split(" ")[0][:60],
+        email,
+        phone,
+        birth_date,
+        str(data.get("kecamatan", ""))[:60],
+        datetime.now(UTC),
+    )
+    return Response({"id": rows[0]["id"], "code": code, "status": "confirmed"}, status_code=201)
 
 
 def create_floor_app(database_url: str) -> Litestar:

@@ -101,8 +101,11 @@ def fresh_database(
     if backend != "postgres":
         raise ValueError(f"unknown backend {backend!r}; use sqlite or postgres")
     name = f"yh_bench_{os.getpid()}_{next(_db_seq)}"
-    asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-                       f'CREATE DATABASE "{name}"'))
+    asyncio.run(
+        _admin(
+            admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+        )
+    )
     url = _with_database(admin_url, name)
     try:
         asyncio.run(migrate(url))
@@ -111,8 +114,9 @@ def fresh_database(
         asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def run_with_database(url: str, func: Callable[..., Awaitable[Any]], *args: Any,
-                      **kwargs: Any) -> Any:
+def run_with_database(
+    url: str, func: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+) -> Any:
     """Run an async function in this process with every table bound to `url`."""
 
     async def call() -> Any:
@@ -134,8 +138,9 @@ KECAMATAN = ("Purbalingga", "Bobotsari", "Bukateja", "Kutasari", "Karangreja", "
 TOPICS = ("leadership", "digital", "football", "badminton", "heritage", "nature")
 
 
-async def seed_programs(count: int, *, capacity: int = 200, sessions: int = 1,
-                        prefix: str = "bench") -> list[dict[str, Any]]:
+async def seed_programs(
+    count: int, *, capacity: int = 200, sessions: int = 1, prefix: str = "bench"
+) -> list[dict[str, Any]]:
     """`count` published programs of the three kinds, each with sessions and a topic, inserted
     in batches straight through the catalog tables (fast enough for thousands)."""
     from youth_hub.catalog.tables import Program, ProgramSession, ProgramTopic
@@ -147,23 +152,25 @@ async def seed_programs(count: int, *, capacity: int = 200, sessions: int = 1,
         for n in range(start, min(count, start + 200)):
             begins = now + timedelta(days=3 + n % 60, hours=n % 8)
             kind = KINDS[n % 3]
-            batch.append(Program(
-                slug=f"{prefix}-{kind}-{n + 1}",
-                kind=kind,
-                title=f"Program {kind} {n + 1}",
-                summary=f"Ringkasan program {n + 1} untuk pemuda Purbalingga",
-                description=f"Deskripsi program {n + 1}. " * 8,
-                venue="Pendopo Dipokusumo",
-                kecamatan=KECAMATAN[n % len(KECAMATAN)],
-                capacity=capacity,
-                price_idr=0 if n % 2 else 25_000,
-                age_min=13,
-                age_max=30,
-                status="published",
-                first_starts_at=begins,
-                last_ends_at=begins + timedelta(days=7 * (sessions - 1), hours=3),
-                published_at=now,
-            ))
+            batch.append(
+                Program(
+                    slug=f"{prefix}-{kind}-{n + 1}",
+                    kind=kind,
+                    title=f"Program {kind} {n + 1}",
+                    summary=f"Ringkasan program {n + 1} untuk pemuda Purbalingga",
+                    description=f"Deskripsi program {n + 1}. " * 8,
+                    venue="Pendopo Dipokusumo",
+                    kecamatan=KECAMATAN[n % len(KECAMATAN)],
+                    capacity=capacity,
+                    price_idr=0 if n % 2 else 25_000,
+                    age_min=13,
+                    age_max=30,
+                    status="published",
+                    first_starts_at=begins,
+                    last_ends_at=begins + timedelta(days=7 * (sessions - 1), hours=3),
+                    published_at=now,
+                )
+            )
         rows = await Program.insert(*batch).returning(Program.id, Program.slug).run()
         children_s = []
         children_t = []
@@ -171,11 +178,18 @@ async def seed_programs(count: int, *, capacity: int = 200, sessions: int = 1,
             assert program.first_starts_at is not None
             for i in range(sessions):
                 begins = program.first_starts_at + timedelta(days=7 * i)
-                children_s.append(ProgramSession(
-                    program=row["id"], position=i, title=f"Sesi {i + 1}", starts_at=begins,
-                    ends_at=begins + timedelta(hours=3), location="Aula",
-                    day=(i + 1) if program.kind == "tour" else None, checkin=True,
-                ))
+                children_s.append(
+                    ProgramSession(
+                        program=row["id"],
+                        position=i,
+                        title=f"Sesi {i + 1}",
+                        starts_at=begins,
+                        ends_at=begins + timedelta(hours=3),
+                        location="Aula",
+                        day=(i + 1) if program.kind == "tour" else None,
+                        checkin=True,
+                    )
+                )
             children_t.append(ProgramTopic(program=row["id"], topic=TOPICS[row["id"] % 6]))
             created.append({"id": row["id"], "slug": row["slug"], "kind": program.kind})
         await ProgramSession.insert(*children_s).run()
@@ -211,7 +225,7 @@ async def seed_floor_tickets(codes: Iterable[str]) -> int:
     await ensure_floor_tables(engine)
     codes = list(codes)
     for start in range(0, len(codes), 500):
-        chunk = codes[start:start + 500]
+        chunk = codes[start : start + 500]
         await engine.run_ddl(floor_ticket_insert(engine, chunk))
     return len(codes)
 
@@ -253,28 +267,51 @@ def product_env(database_url: str, data_dir: Path, base_url: str) -> dict[str, s
 def uvicorn_command(target: str, port: int, workers: int) -> list[str]:
     """The one command line both the product and the floor are served with."""
     return [
-        sys.executable, "-m", "uvicorn", target, "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
         # No access log for either: a log line per request would be measured, not the app.
-        "--log-level", "warning", "--no-access-log",
+        "--log-level",
+        "warning",
+        "--no-access-log",
     ]
 
 
 @contextmanager
-def serve(name: str, target: str, env: Mapping[str, str], data_dir: Path, *, port: int,
-          workers: int = 1, health: str = PRODUCT_HEALTH,
-          startup_timeout: float = 60.0) -> Iterator[Server]:
+def serve(
+    name: str,
+    target: str,
+    env: Mapping[str, str],
+    data_dir: Path,
+    *,
+    port: int,
+    workers: int = 1,
+    health: str = PRODUCT_HEALTH,
+    startup_timeout: float = 60.0,
+) -> Iterator[Server]:
     data_dir.mkdir(parents=True, exist_ok=True)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("YOUTH_HUB_")}
     base_env.update(env)
-    base_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT),
-                                                           os.environ.get("PYTHONPATH")]))
+    base_env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+    )
     log_path = data_dir / f"{name}-{port}.log"
     url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             uvicorn_command(target, port, workers),
-            cwd=ROOT, env=base_env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=base_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         server = Server(name=name, url=url, process=process, log_path=log_path)
         try:
@@ -294,8 +331,9 @@ def serve_product(database_url: str, workdir: Path, *, workers: int = 1) -> Iter
     port = free_port()
     data_dir = workdir / "product-data"
     env = product_env(database_url, data_dir, f"http://127.0.0.1:{port}")
-    with serve("product", PRODUCT_TARGET, env, data_dir, port=port, workers=workers,
-               health=PRODUCT_HEALTH) as server:
+    with serve(
+        "product", PRODUCT_TARGET, env, data_dir, port=port, workers=workers, health=PRODUCT_HEALTH
+    ) as server:
         yield server
 
 
@@ -306,8 +344,15 @@ def serve_floor(database_url: str, workdir: Path, *, workers: int = 1) -> Iterat
     run_with_database(database_url, lambda: ensure_floor_tables(db.current_engine()))
     port = free_port()
     env = {"YOUTH_HUB_DATABASE_URL": database_url}
-    with serve("floor", FLOOR_TARGET, env, workdir / "floor-data", port=port,
-               workers=workers, health=FLOOR_HEALTH) as server:
+    with serve(
+        "floor",
+        FLOOR_TARGET,
+        env,
+        workdir / "floor-data",
+        port=port,
+        workers=workers,
+        health=FLOOR_HEALTH,
+    ) as server:
         yield server
 
 
@@ -317,7 +362,7 @@ def _wait_healthy(server: Server, health: str, timeout: float) -> None:
         if server.process.poll() is not None:
             raise RuntimeError(f"{server.name} exited:\n{server.log_tail()}")
         try:
-            with urllib.request.urlopen(server.url + health, timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(server.url + health, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:

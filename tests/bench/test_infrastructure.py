@@ -32,38 +32,63 @@ def test_floor_endpoints_through_the_load_generator(database_url: str, tmp_path:
         def keep(index: int, request: Request, reply: Reply) -> None:
             bodies.append(reply.content())
 
-        page = asyncio.run(run_load(
-            floor.url, lambda i: Request("GET", "/floor/page", {"accept-encoding": "gzip"}),
-            clients=2, requests=10, warmup=2, check=keep, label="page",
-        ))
+        page = asyncio.run(
+            run_load(
+                floor.url,
+                lambda i: Request("GET", "/floor/page", {"accept-encoding": "gzip"}),
+                clients=2,
+                requests=10,
+                warmup=2,
+                check=keep,
+                label="page",
+            )
+        )
         assert page.requests == 10 and page.statuses == Counter({200: 10})
         assert page.errors == 0 and not math.isnan(page.p99_ms)
         assert all(b"Program workshop 1" in body for body in bodies)
 
         # Each code scanned twice: the conditional UPDATE admits only the first.
         results: Counter[str] = Counter()
-        checkin = asyncio.run(run_load(
-            floor.url, lambda i: Request.json("POST", "/floor/checkin", {"code": codes[i % 4]}),
-            clients=1, requests=8,
-            check=lambda i, req, reply: results.update([reply.json()["result"]]),
-        ))
+        checkin = asyncio.run(
+            run_load(
+                floor.url,
+                lambda i: Request.json("POST", "/floor/checkin", {"code": codes[i % 4]}),
+                clients=1,
+                requests=8,
+                check=lambda i, req, reply: results.update([reply.json()["result"]]),
+            )
+        )
         assert checkin.statuses == Counter({200: 8})
         assert results == Counter({"ok": 4, "already_checked_in": 4})
 
-        register = asyncio.run(run_load(
-            floor.url,
-            lambda i: Request.json("POST", "/floor/register", {
-                "program_id": programs[0]["id"], "full_name": f"Peserta {i}",
-                "email": f"p{i}@example.test", "phone": f"+62812000{i:04d}",
-                "birth_date": "2008-02-29",
-            }),
-            clients=3, requests=9, client="httpx",
-        ))
+        register = asyncio.run(
+            run_load(
+                floor.url,
+                lambda i: Request.json(
+                    "POST",
+                    "/floor/register",
+                    {
+                        "program_id": programs[0]["id"],
+                        "full_name": f"Peserta {i}",
+                        "email": f"p{i}@example.test",
+                        "phone": f"+62812000{i:04d}",
+                        "birth_date": "2008-02-29",
+                    },
+                ),
+                clients=3,
+                requests=9,
+                client="httpx",
+            )
+        )
         assert register.statuses == Counter({201: 9})
-        bad = asyncio.run(run_load(
-            floor.url, lambda i: Request.json("POST", "/floor/register", {"program_id": "x"}),
-            clients=1, requests=2,
-        ))
+        bad = asyncio.run(
+            run_load(
+                floor.url,
+                lambda i: Request.json("POST", "/floor/register", {"program_id": "x"}),
+                clients=1,
+                requests=2,
+            )
+        )
         assert bad.statuses == Counter({400: 2})
 
     stored = servers.run_with_database(
@@ -80,12 +105,17 @@ def test_interleaved_alternates_and_computes_ratios(database_url: str, tmp_path:
         def side(name: str) -> Any:
             async def run() -> Any:
                 order.append(name)
-                return await run_load(floor.url, lambda i: Request("GET", "/floor/page"),
-                                      clients=2, requests=6, label=name)
+                return await run_load(
+                    floor.url,
+                    lambda i: Request("GET", "/floor/page"),
+                    clients=2,
+                    requests=6,
+                    label=name,
+                )
+
             return run
 
-        comparison = asyncio.run(interleaved(side("floor"), side("product"), rounds=2,
-                                             pause=0))
+        comparison = asyncio.run(interleaved(side("floor"), side("product"), rounds=2, pause=0))
     assert order == ["floor", "product", "floor", "product"]
     assert len(comparison.floor) == len(comparison.product) == 2
     assert comparison.product_statuses == Counter({200: 12})
