@@ -2,4 +2,7 @@
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from youth_hub.catalog.api import ProgramApiController
+from youth_hub.catalog.pages import PAGES
+
+ROUTES: list[Any] = [ProgramApiController, *PAGES]

@@ -39,7 +39,8 @@ class Program(Table, tablename="catalog_program"):
     age_max = Integer(default=30)
     registration_opens_at = Timestamptz(null=True, default=None)
     registration_closes_at = Timestamptz(null=True, default=None)
-    status = Varchar(length=12, default="draft", index=True)  # draft, published, finished, cancelled
+    # draft, published, finished or cancelled
+    status = Varchar(length=12, default="draft", index=True)
     # Denormalised from the sessions so the catalogue sorts and filters in one query.
     first_starts_at = Timestamptz(null=True, default=None, index=True)
     last_ends_at = Timestamptz(null=True, default=None)
