@@ -16,7 +16,7 @@ from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 
-from youth_hub import __version__, db
+from youth_hub import __version__, db, messaging
 from youth_hub.accounts import controllers as accounts_controllers
 from youth_hub.accounts.identity import identity_middleware
 from youth_hub.accounts.sessions import RotatingSessionConfig
@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = True) 
         debug=False,
     )
     app.state.settings = settings
+    messaging.configure(settings)  # catalog's signal listeners plan with this app's settings
     # Outermost, around Litestar's own exception handling, so that answers for unknown routes
     # (which never reach route middleware) also get the security headers and the language.
     app.asgi_handler = language_and_security_middleware(app.asgi_handler)

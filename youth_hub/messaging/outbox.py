@@ -2,6 +2,15 @@
 
 Call it inside the same write transaction as the change it reports, so a registration and
 its confirmation are stored together or not at all.
+
+What each kind reads from `context` (everything else comes from the ticket and the program
+at sending time, so a message always shows the program as it is when it goes out):
+
+- `waitlisted`: `waitlist_position` (optional; computed from the registration otherwise);
+- `changed`: `old_starts_at` (optional ISO 8601), `old_venue` (optional);
+- `my_tickets`: `url` (the link to all one's tickets) and/or `tickets`: [{"title", "url"}];
+- `certificate`, `feedback`: `url` (optional; the ticket's certificate or page otherwise);
+- `digest`: filled by messaging's own planning.
 """
 
 from __future__ import annotations
@@ -47,28 +56,37 @@ async def enqueue_message(
     context: dict[str, Any] | None = None,
     due_at: datetime | None = None,
     dedupe_key: str | None = None,
+    state: str = "pending",
+    note: str = "",
 ) -> int | None:
     """Record a message to send at `due_at` (now by default). With a `dedupe_key` already in
-    the outbox nothing is added and None is returned; otherwise the new row's id."""
+    the outbox nothing is added and None is returned; otherwise the new row's id.
+
+    `state="dropped"` with a `note` records a message planned but deliberately not sent
+    (a reminder whose time had passed), so planning it again finds it and adds nothing."""
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
-    if dedupe_key is not None and await OutboxMessage.exists().where(
-        OutboxMessage.dedupe_key == dedupe_key
-    ).run():
-        return None
-    rows = await OutboxMessage.insert(
+    if state not in {"pending", "dropped"}:
+        raise ValueError(f"a new message is pending or dropped, not {state!r}")
+    query = OutboxMessage.insert(
         OutboxMessage(
             kind=kind,
             to_email=to_email,
-            to_name=to_name,
-            language=language,
+            to_name=to_name[:200],
+            language=language if language in {"id", "en"} else "id",
             ticket_code=ticket_code,
             program=program_id,
             context=context or {},
             dedupe_key=dedupe_key,
             message_id=new_message_id(base_url),
             due_at=due_at or datetime.now(UTC),
-            state="pending",
+            state=state,
+            last_error=note,
         )
-    ).run()
-    return int(rows[0]["id"])
+    ).returning(OutboxMessage.id)
+    if dedupe_key is not None:
+        # One statement, race-free: two processes planning the same reminder at once (or a
+        # registration transaction racing a planning sweep) add one row, and neither fails.
+        query = query.on_conflict(target=OutboxMessage.dedupe_key, action="DO NOTHING")
+    rows = await query.run()
+    return int(rows[0]["id"]) if rows else None

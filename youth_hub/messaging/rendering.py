@@ -1,0 +1,330 @@
+"""Rendering an outbox row into an email: templates/emails/<kind>.txt and .html, in the
+registrant's language, with times in WIB, and the headers INTERFACE.md promises."""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from youth_hub import i18n
+from youth_hub.catalog.tables import Program, ProgramSession
+from youth_hub.i18n import gettext as _
+from youth_hub.registration.tables import Registration
+from youth_hub.settings import TEMPLATES_DIR, Settings
+from youth_hub.web import formats
+
+ICS_KINDS = frozenset({"confirmation", "promoted", "changed"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_PROGRAM_COLUMNS = (
+    Program.id,
+    Program.slug,
+    Program.kind,
+    Program.title,
+    Program.summary,
+    Program.venue,
+    Program.kecamatan,
+    Program.latitude,
+    Program.longitude,
+    Program.price_idr,
+    Program.status,
+    Program.organiser,
+    Program.first_starts_at,
+    Program.last_ends_at,
+    Program.reminder_offsets,
+    Program.updated_at,
+)
+
+
+class RenderError(Exception):
+    """The message cannot be built (its program is gone, the address is unusable...): a
+    permanent failure, shown to staff, never retried."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass
+class MessageData:
+    """What a batch of rows needs, loaded in a few queries instead of a few per message."""
+
+    programs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    registrations: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def registration_for(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        code = row.get("ticket_code")
+        return self.registrations.get(code) if code else None
+
+    def program_for(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        program_id = row.get("program")
+        if program_id is None:
+            registration = self.registration_for(row)
+            program_id = registration["program"] if registration else None
+        return self.programs.get(program_id) if program_id is not None else None
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+async def load_message_data(rows: Iterable[Mapping[str, Any]]) -> MessageData:
+    rows = list(rows)
+    data = MessageData()
+    codes = sorted({r["ticket_code"] for r in rows if r.get("ticket_code")})
+    for chunk in _chunks(codes):
+        found = await Registration.select(
+            Registration.id,
+            Registration.code,
+            Registration.program,
+            Registration.status,
+            Registration.waitlist_seq,
+            Registration.full_name,
+            Registration.first_name,
+            Registration.language,
+            Registration.promoted_at,
+        ).where(Registration.code.is_in(list(chunk))).run()
+        data.registrations.update({r["code"]: r for r in found})
+    program_ids = sorted(
+        {r["program"] for r in rows if r.get("program") is not None}
+        | {r["program"] for r in data.registrations.values()}
+    )
+    for chunk in _chunks(program_ids):
+        for program in await Program.select(*_PROGRAM_COLUMNS).where(
+            Program.id.is_in(list(chunk))
+        ).run():
+            program["sessions"] = []
+            data.programs[program["id"]] = program
+        sessions = await ProgramSession.select(
+            ProgramSession.program,
+            ProgramSession.position,
+            ProgramSession.title,
+            ProgramSession.starts_at,
+            ProgramSession.ends_at,
+            ProgramSession.location,
+            ProgramSession.day,
+        ).where(ProgramSession.program.is_in(list(chunk))).order_by(
+            ProgramSession.starts_at
+        ).run()
+        for session in sessions:
+            data.programs[session["program"]]["sessions"].append(session)
+    return data
+
+
+async def waitlist_position(registration: Mapping[str, Any]) -> int | None:
+    """The rank among the program's live waiting list (the registration domain's rule)."""
+    seq = registration.get("waitlist_seq")
+    if registration.get("status") != "waitlisted" or seq is None:
+        return None
+    ahead: int = await Registration.count().where(
+        (Registration.program == registration["program"])
+        & (Registration.status == "waitlisted")
+        & (Registration.waitlist_seq <= seq)
+    ).run()
+    return ahead
+
+
+@cache
+def email_environment() -> Environment:
+    """Autoescaped for .html, plain for .txt; the same translations and formats as pages."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(
+            enabled_extensions=("html",), default_for_string=False, default=False
+        ),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.filters.update(
+        idr=formats.format_idr,
+        datetime=formats.format_datetime,
+        date=formats.format_date,
+        time=formats.format_time,
+    )
+    env.globals.update(current_language=i18n.current_language)
+    return env
+
+
+def one_line(value: str, limit: int = 180) -> str:
+    """Header-safe text: no line breaks or control characters (no header injection)."""
+    cleaned = _CONTROL.sub(" ", value or "").strip()
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def _subject(kind: str, program_title: str, context: Mapping[str, Any]) -> str:
+    title = one_line(program_title, 120)
+    subjects = {
+        "confirmation": lambda: _("Your ticket: %(program)s", program=title),
+        "waitlisted": lambda: _("You are on the waiting list: %(program)s", program=title),
+        "promoted": lambda: _("A seat is yours: %(program)s", program=title),
+        "cancelled": lambda: _("Registration cancelled: %(program)s", program=title),
+        "reminder": lambda: _("Reminder: %(program)s", program=title),
+        "changed": lambda: _("Schedule changed: %(program)s", program=title),
+        "program_cancelled": lambda: _("Program cancelled: %(program)s", program=title),
+        "my_tickets": lambda: _("Your Youth Hub tickets"),
+        "certificate": lambda: _("Your certificate: %(program)s", program=title),
+        "feedback": lambda: _("How was %(program)s?", program=title),
+        "digest": lambda: _(
+            "New registrations on %(date)s", date=str(context.get("date_label", ""))
+        ),
+    }
+    return one_line(subjects[kind]())
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def template_context(
+    row: Mapping[str, Any],
+    data: MessageData,
+    settings: Settings,
+    *,
+    position: int | None = None,
+) -> dict[str, Any]:
+    kind = row["kind"]
+    extra: dict[str, Any] = dict(row.get("context") or {})
+    program = data.program_for(row)
+    registration = data.registration_for(row)
+    needs_program = kind not in {"my_tickets", "digest"}
+    if needs_program and program is None:
+        raise RenderError("the program of this message no longer exists")
+    code = row.get("ticket_code")
+    base = settings.base_url.rstrip("/")
+    ticket_url = f"{base}/tickets/{code}" if code else ""
+    if kind == "digest":
+        extra["date_label"] = formats.format_date(
+            _parse_time(extra.get("day")) or datetime.now(UTC), "long"
+        )
+    return {
+        "kind": kind,
+        "name": row.get("to_name") or (registration or {}).get("full_name") or "",
+        "program": program,
+        "sessions": (program or {}).get("sessions", []),
+        "starts_at": (program or {}).get("first_starts_at"),
+        "ticket_code": code or "",
+        "ticket_url": ticket_url,
+        "ics_url": f"{ticket_url}/event.ics" if code else "",
+        "certificate_url": extra.get("url") or (f"{ticket_url}/certificate.pdf" if code else ""),
+        "feedback_url": extra.get("url") or ticket_url,
+        "my_url": extra.get("url") or f"{base}/my",
+        "tickets": [t for t in extra.get("tickets", []) if isinstance(t, dict)],
+        "base_url": base,
+        "manage_url": f"{base}/manage",
+        "position": position if position is not None else extra.get("waitlist_position"),
+        "old_starts_at": _parse_time(extra.get("old_starts_at")),
+        "old_venue": str(extra.get("old_venue") or ""),
+        "offset_minutes": extra.get("offset"),
+        "digest_programs": [p for p in extra.get("programs", []) if isinstance(p, dict)],
+        "date_label": extra.get("date_label", ""),
+    }
+
+
+def render_message(
+    row: Mapping[str, Any],
+    data: MessageData,
+    settings: Settings,
+    *,
+    position: int | None = None,
+) -> Rendered:
+    """Subject, text and HTML of the row, in the row's language."""
+    env = email_environment()
+    with i18n.language(row.get("language") or i18n.DEFAULT_LANGUAGE):
+        context = template_context(row, data, settings, position=position)
+        title = (context["program"] or {}).get("title", "")
+        subject = _subject(row["kind"], title, context)
+        context["subject"] = subject
+        text = env.get_template(f"emails/{row['kind']}.txt").render(context)
+        html = env.get_template(f"emails/{row['kind']}.html").render(context)
+    return Rendered(subject=subject, text=text, html=html)
+
+
+def build_email(
+    row: Mapping[str, Any],
+    rendered: Rendered,
+    settings: Settings,
+    *,
+    date: datetime,
+    ics: str | None = None,
+) -> EmailMessage:
+    msg = EmailMessage()
+    try:
+        msg["Subject"] = rendered.subject
+        msg["From"] = settings.mail_from
+        msg["To"] = Address(display_name=one_line(row.get("to_name") or "", 120),
+                            addr_spec=row["to_email"])
+    except (ValueError, TypeError, IndexError) as exc:
+        raise RenderError(f"unusable address: {exc}") from exc
+    msg["Date"] = email.utils.format_datetime(date.astimezone(UTC))
+    msg["Message-ID"] = row["message_id"]
+    msg["X-Youth-Hub-Kind"] = row["kind"]
+    if row.get("ticket_code"):
+        msg["X-Youth-Hub-Ticket"] = row["ticket_code"]
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to robots
+    # quoted-printable: 7-bit safe through any relay, readable for the mostly-ASCII texts.
+    msg.set_content(rendered.text, cte="quoted-printable")
+    msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    if ics:
+        msg.add_attachment(
+            ics, subtype="calendar", filename="event.ics", params={"method": "PUBLISH"}
+        )
+    # After the parts: set_content() clears the Content-* headers it finds.
+    msg["Content-Language"] = row.get("language") or i18n.DEFAULT_LANGUAGE
+    return msg
+
+
+def email_bytes(msg: EmailMessage) -> bytes:
+    try:
+        return msg.as_bytes(policy=email.policy.SMTP)
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise RenderError(f"the message cannot be encoded: {exc}") from exc
+
+
+def ics_for(row: Mapping[str, Any], data: MessageData, settings: Settings) -> str | None:
+    """The calendar file of the ticket, built by the tickets domain (program_ics)."""
+    if row["kind"] not in ICS_KINDS:
+        return None
+    from youth_hub.tickets import program_ics
+
+    program = data.program_for(row)
+    code = row.get("ticket_code")
+    if program is None or not code:
+        return None
+    registration = data.registration_for(row) or {}
+    result = program_ics(
+        program,
+        program["sessions"],
+        f"{settings.base_url.rstrip('/')}/tickets/{code}",
+        row.get("language") or i18n.DEFAULT_LANGUAGE,
+        status=registration.get("status") or "confirmed",
+        changed_at=registration.get("promoted_at"),
+        timezone=settings.timezone,
+    )
+    return result.decode("utf-8")
