@@ -128,8 +128,10 @@ async def load_ticket(code: str, *, data_dir: Path | None, with_checkins: bool =
     except LookupError:
         return None
     status = str(registration.get("status"))
-    position = None
-    if status == "waitlisted":
+    position = registration.get("waitlist_position")
+    if status != "waitlisted":
+        position = None
+    elif position is None:
         position = await _maybe_await(waitlist_position(registration))
     return Ticket(
         code=str(registration["code"]),
@@ -150,12 +152,14 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
-async def cancel_ticket(code: str, *, base_url: str, actor: Any = None) -> dict[str, Any]:
-    """Cancel through registration (which promotes the first waitlisted in the same
-    transaction). Raises registration's DomainError (409 already_cancelled) as it comes."""
+async def cancel_ticket(code: str, *, base_url: str) -> dict[str, Any]:
+    """Cancel as the holder of the code (the code is the authority: no actor, so a signed-in
+    staff member cancelling their own ticket is not checked as an organiser). Registration
+    promotes the first waitlisted in the same transaction; its DomainError (409
+    already_cancelled) passes through."""
     from youth_hub.registration import cancel_registration
 
-    return await cancel_registration(code, base_url=base_url, actor=actor)
+    return await cancel_registration(code, base_url=base_url, actor=None)
 
 
 async def ticket_calendar(code: str, *, base_url: str, language: str = "id",
