@@ -147,3 +147,54 @@ def test_update_results_rewrites_only_its_section(tmp_path: Path) -> None:
     assert "checkin v1" in text
     assert text.index("## Public pages") < text.index("## Check-in")
     assert text.count("## Public pages") == 1
+
+
+async def test_query_counter_counts_statements_then_restores_the_engine(engine: Any) -> None:
+    from bench.pages import QueryCounter
+    from youth_hub.catalog.tables import Program
+
+    original = type(engine).run_querystring
+    counter = QueryCounter(engine)
+    try:
+        await Program.select(Program.id).run()
+        await Program.count().run()
+    finally:
+        counter.close()
+    assert len(counter.statements) == 2
+    assert all("catalog_program" in statement for statement in counter.statements)
+    assert type(engine).run_querystring is original
+    await Program.select(Program.id).run()
+    assert len(counter.statements) == 2
+
+
+def test_page_weight_finds_stylesheets_and_scripts() -> None:
+    from bench.pages import _Assets
+
+    parser = _Assets()
+    parser.feed(
+        '<link rel="stylesheet" href="/static/css/app.css?v=1"><link rel="icon" href="/f.ico">'
+        '<script src="/static/vendor/htmx-2.0.11.min.js" defer></script><script>inline</script>'
+        '<img src="/tickets/x/qr.svg" alt=""><img src="data:image/png;base64,AA" alt="">'
+    )
+    assert parser.css == ["/static/css/app.css?v=1"]
+    assert parser.js == ["/static/vendor/htmx-2.0.11.min.js"]
+    assert parser.images == ["/tickets/x/qr.svg"]
+
+
+def test_run_all_knows_the_present_modules_and_calls_main_without_run_alls_argv(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+    import types
+
+    from bench import run_all
+
+    assert {"pages", "memory"} <= set(run_all.present())
+    seen: list[Any] = []
+    legacy = types.SimpleNamespace(main=lambda: seen.append(list(sys.argv)))
+    modern = types.SimpleNamespace(main=lambda argv: seen.append(argv))
+    monkeypatch.setattr(sys, "argv", ["bench.run_all", "--only", "x"])
+    run_all._call_main(legacy, "qr_render")
+    run_all._call_main(modern, "pages")
+    assert seen == [["bench.qr_render"], []]
+    assert sys.argv == ["bench.run_all", "--only", "x"]
