@@ -177,10 +177,15 @@ def clean_int(errors: Errors, name: str, label: str, value: Any, *, bounds: tupl
         return None
     low, high = bounds
     if not low <= number <= high:
+        shown_low, shown_high = _thousands(low), _thousands(high)
         errors.add(name, _("%(field)s must be between %(min)s and %(max)s.", field=label,
-                           min=f"{low:,}".replace(",", "."), max=f"{high:,}".replace(",", ".")))
+                           min=shown_low, max=shown_high))
         return None
     return number
+
+
+def _thousands(number: int) -> str:
+    return f"{number:,}".replace(",", ".")  # 100.000 as Indonesians write it
 
 
 def clean_float(errors: Errors, name: str, label: str, value: Any, *,
