@@ -46,7 +46,8 @@ def build_stores(settings: Settings) -> StoreRegistry:
         def redis_factory(name: str) -> RedisStore:
             return redis.with_namespace(f"youth_hub_{name}")
 
-        return StoreRegistry(default_factory=redis_factory)
+        # Registered by name so the app's lifespan closes the shared Redis client at shutdown.
+        return StoreRegistry(stores={"redis": redis}, default_factory=redis_factory)
     root = settings.data_dir / "stores"
     root.mkdir(parents=True, exist_ok=True)
 

@@ -1,0 +1,103 @@
+"""Signing in from tests: `await sign_in(client, email, password)` (usable by every domain)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from httpx import Response
+from litestar import Litestar
+
+from tests.factories import DEFAULT_PASSWORD
+
+_CSRF_INPUT = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
+SESSION_COOKIE = "yh_session"
+CSRF_COOKIE = "yh_csrf"
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    match = _CSRF_INPUT.search(html)
+    assert match, "the page has no _csrf_token hidden input"
+    return match.group(1)
+
+
+async def csrf_token(client: Any, path: str = "/login") -> str:
+    """GET `path` (which sets the CSRF cookie) and read the token from its hidden input.
+
+    When `path` redirects (GET /login while signed in), the cookie's value is the token."""
+    response = await client.get(path, follow_redirects=False)
+    if response.status_code == 200:
+        return csrf_from(response.text)
+    cookie = client.cookies.get(CSRF_COOKIE)
+    assert cookie, (path, response.status_code, "no CSRF cookie either")
+    return str(cookie)
+
+
+async def sign_in(
+    client: Any,
+    email: str,
+    password: str = DEFAULT_PASSWORD,
+    *,
+    next_path: str | None = None,
+    check: bool = True,
+) -> Response:
+    """Sign in through the real form. With `check`, fails the test unless the answer is 303."""
+    token = await csrf_token(client, "/login")
+    data = {"email": email, "password": password, "_csrf_token": token}
+    if next_path is not None:
+        data["next"] = next_path
+    response: Response = await client.post("/login", data=data, follow_redirects=False)
+    if check:
+        assert response.status_code == 303, (response.status_code, response.text[:500])
+    return response
+
+
+def set_cookie_value(response: Response, name: str = SESSION_COOKIE) -> str | None:
+    """The value a response's Set-Cookie gives `name` ("null" when it expires it), or None."""
+    for header in response.headers.get_list("set-cookie"):
+        key, _, rest = header.partition("=")
+        if key.strip() == name:
+            return rest.split(";", 1)[0]
+    return None
+
+
+def set_cookie_header(response: Response, name: str = SESSION_COOKIE) -> str:
+    for header in response.headers.get_list("set-cookie"):
+        if header.split("=", 1)[0].strip() == name:
+            return header
+    raise AssertionError(f"no Set-Cookie for {name}")
+
+
+@contextlib.asynccontextmanager
+async def in_loop_client(
+    app: Litestar, base_url: str = "http://testserver.local", address: str = "203.0.113.7"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app's lifespan and an httpx client to it, both in the caller's event loop."""
+    started, stopping = asyncio.Event(), asyncio.Event()
+
+    async def run_lifespan() -> None:
+        # One task enters and exits the lifespan (anyio cancel scopes insist on it).
+        async with app.lifespan():
+            started.set()
+            await stopping.wait()
+
+    lifespan = asyncio.create_task(run_lifespan())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({lifespan, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if lifespan.done():
+        waiter.cancel()
+        lifespan.result()  # start-up failed: raise its error here
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url=base_url, follow_redirects=True
+        ) as test_client:
+            yield test_client
+    finally:
+        stopping.set()
+        await lifespan
