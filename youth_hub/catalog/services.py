@@ -325,8 +325,8 @@ def _what_moved(old: Sequence[Mapping[str, Any]],
     def times(rows: Sequence[Mapping[str, Any]]) -> list[tuple[datetime, datetime]]:
         return sorted((r["starts_at"], r["ends_at"]) for r in rows)
 
-    def places(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-        return sorted(r["location"] for r in rows)
+    def places(rows: Sequence[Mapping[str, Any]]) -> set[str]:
+        return {r["location"] for r in rows}  # another session at the same place moves nobody
 
     return {"times": times(old) != times(new), "place": places(old) != places(new)}
 
