@@ -368,7 +368,9 @@ async def register_participant(
         replay = await _replayed(key_hash, fingerprint)
         if replay is not None:
             return replay
-    eligibility(program, now).raise_if_closed()
+    state = eligibility(program, now)
+    if state.code != "full":  # "full" is decided by the seat UPDATE (after the duplicate check)
+        state.raise_if_closed()
     if throttle is not None:
         await throttle(clean)
 
@@ -530,6 +532,14 @@ async def fill_free_seats(program_slug: str, *, base_url: str,
 # --------------------------------------------------------------------------- reading
 
 
+async def code_of(program_id: int, registration_id: int) -> str | None:
+    """The ticket code of a program's registration by id (staff pages use ids, not codes)."""
+    row = await Registration.select(Registration.code).where(
+        (Registration.id == registration_id) & (Registration.program == program_id)
+    ).first().run()
+    return row["code"] if row else None
+
+
 def _valid_code(code: Any) -> bool:
     return isinstance(code, str) and _CODE_RE.match(code) is not None
 
@@ -602,7 +612,7 @@ async def program_for_staff(slug: Any, user: CurrentUser) -> dict[str, Any]:
 # --------------------------------------------------------------------------- cancelling
 
 
-def _ticket_not_found() -> DomainError:
+def ticket_not_found() -> DomainError:
     return DomainError("ticket_not_found", _("This ticket does not exist."), HTTP_404_NOT_FOUND)
 
 
@@ -618,18 +628,18 @@ async def cancel_registration(
     (promoted: whether someone moved up; never who)."""
     now = now or datetime.now(UTC)
     if not _valid_code(code):
-        raise _ticket_not_found()
+        raise ticket_not_found()
     async with db.write_transaction():
         found = await Registration.select(Registration.id, Registration.program).where(
             Registration.code == code).first().run()
         if found is None:
-            raise _ticket_not_found()
+            raise ticket_not_found()
         program_id = found["program"]
         if actor is not None:
             program = await Program.select(Program.id, Program.organiser).where(
                 Program.id == program_id).first().run()
             if program is None or not can_manage(actor, program):
-                raise _ticket_not_found()
+                raise ticket_not_found()
         if not db.is_sqlite(db.current_engine()):
             # Every change of this program's seats waits here, so promotions never collide.
             await _sql(_LOCK_PROGRAM_PG, program_id)
@@ -674,7 +684,7 @@ async def promote_registration(
     """Staff give a free seat to someone on the waiting list (any place, their choice)."""
     now = now or datetime.now(UTC)
     if not _valid_code(code):
-        raise _ticket_not_found()
+        raise ticket_not_found()
     async with db.write_transaction():
         row = await Registration.select(
             Registration.id, Registration.program, Registration.status, Registration.code,
@@ -682,7 +692,7 @@ async def promote_registration(
             Registration.program.organiser.as_alias("organiser"),
         ).where(Registration.code == code).first().run()
         if row is None or (actor is not None and not can_manage(actor, row)):
-            raise _ticket_not_found()
+            raise ticket_not_found()
         if row["status"] != WAITLISTED:
             raise DomainError("not_waitlisted", _("Only someone on the waiting list can be "
                                                   "given a seat."), HTTP_409_CONFLICT)

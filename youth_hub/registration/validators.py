@@ -37,7 +37,7 @@ _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _EMAIL_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _EMAIL_TLD = re.compile(r"^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_PHONE_SEPARATORS = re.compile(r"[\s\-.()]")
+_PHONE_SEPARATORS = re.compile(r"[ \u00a0\-.()]")  # spaces (also no-break), dashes, dots
 _TRUE = {"1", "true", "on", "yes", "y"}
 _FALSE = {"", "0", "false", "off", "no", "n"}
 
