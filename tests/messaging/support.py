@@ -41,15 +41,19 @@ class MailServer:
     release: threading.Event = field(default_factory=threading.Event)
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    peers: list[Any] = field(default_factory=list)  # the client's (host, port) of each DATA
+    scheme: str = "smtp"
+    query: str = ""
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{self.query}"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.attempts += 1
             attempt = self.attempts
+            self.peers.append(session.peer)
         if attempt <= self.refuse_first:
             return "451 4.3.0 Mailbox busy, try again later"
         if self.refuse_code is not None:
@@ -61,8 +65,8 @@ class MailServer:
             accepted = len(self.messages)
         if self.block_at is not None and accepted == self.block_at:
             self.in_flight.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.02)
+            # A threading.Event: the test thread releases it, not this server's loop.
+            await asyncio.to_thread(self.release.wait)
         return "250 2.0.0 Accepted"
 
     def kinds(self) -> Counter[str]:
@@ -78,10 +82,14 @@ class MailServer:
 
 
 @contextmanager
-def mail_server(**options: Any) -> Iterator[MailServer]:
+def mail_server(
+    *, port: int | None = None, controller_options: dict[str, Any] | None = None, **options: Any
+) -> Iterator[MailServer]:
     server = MailServer(**options)
-    server.port = free_port()
-    controller = Controller(server, hostname="127.0.0.1", port=server.port)
+    server.port = port or free_port()
+    controller = Controller(
+        server, hostname="127.0.0.1", port=server.port, **(controller_options or {})
+    )
     controller.start()
     try:
         yield server
@@ -90,7 +98,7 @@ def mail_server(**options: Any) -> Iterator[MailServer]:
         controller.stop()
 
 
-async def make_registration(
+async def add_registration(
     program: dict[str, Any],
     *,
     status: str = "confirmed",
@@ -129,3 +137,43 @@ def html_part(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("html",))
     assert part is not None
     return str(part.get_content())
+
+
+def self_signed_certificate(folder: Any) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 (its own CA): the client trusts it through ?cafile=."""
+    import ipaddress
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)

@@ -8,7 +8,8 @@ at sending time, so a message always shows the program as it is when it goes out
 
 - `waitlisted`: `waitlist_position` (optional; computed from the registration otherwise);
 - `changed`: `old_starts_at` (optional ISO 8601), `old_venue` (optional);
-- `my_tickets`: `url` (the link to all one's tickets) and/or `tickets`: [{"title", "url"}];
+- `my_tickets`: `link` (or `url`: the link to all one's tickets), `valid_minutes` (optional),
+  `tickets`: [{"title", "url"}] (optional);
 - `certificate`, `feedback`: `url` (optional; the ticket's certificate or page otherwise);
 - `digest`: filled by messaging's own planning.
 """

@@ -273,7 +273,9 @@ async def _fail(row: Mapping[str, Any], worker_id: str, error: str, *, attempt: 
 
 
 async def _drop(row: Mapping[str, Any], worker_id: str, reason: str) -> None:
-    await _release(row, worker_id, {OutboxMessage.state: "dropped", OutboxMessage.last_error: reason})
+    await _release(
+        row, worker_id, {OutboxMessage.state: "dropped", OutboxMessage.last_error: reason}
+    )
 
 
 def stale_reason(row: Mapping[str, Any], data: MessageData, now: datetime) -> str:
@@ -332,7 +334,9 @@ async def send_due_messages(
     config = parse_smtp_url(settings.smtp_url)
     formats.configure_timezone(settings.timezone)
     worker = worker_id or default_worker_id()
-    clock: Callable[[], datetime] = (lambda: now) if now is not None else (lambda: datetime.now(UTC))
+    clock: Callable[[], datetime] = (
+        (lambda: now) if now is not None else (lambda: datetime.now(UTC))
+    )
     sender = _sender_address(settings.mail_from)
     if "@" not in sender:
         log.error("YOUTH_HUB_MAIL_FROM holds no usable address: messages wait")
@@ -353,7 +357,9 @@ async def send_due_messages(
                 if keep_going is not None and not keep_going():
                     report.stopped = "stopping"
                     return report
-                outcome = await _send_one(row, data, settings, connection, worker, clock, sender, lease)
+                outcome = await _send_one(
+                    row, data, settings, connection, worker, clock, sender, lease
+                )
                 if outcome == "lost":
                     report.lost_claims += 1
                 elif outcome == "unreachable":
@@ -405,7 +411,8 @@ async def _send_one(
             await _fail(row, worker, error, attempt=True)
             return "failed"
         if code is not None and row["attempts"] + 1 >= MAX_ATTEMPTS:
-            await _fail(row, worker, f"gave up after {MAX_ATTEMPTS} attempts: {error}", attempt=True)
+            error = f"gave up after {MAX_ATTEMPTS} attempts: {error}"
+            await _fail(row, worker, error, attempt=True)
             return "failed"
         await _retry_later(row, worker, clock(), error)
         return "retried"
@@ -481,7 +488,8 @@ async def list_outbox(
     if kind:
         where.append("o.kind = {}")
         args.append(kind)
-    order = "o.due_at ASC, o.id ASC" if state in {"pending", "sending"} else "o.due_at DESC, o.id DESC"
+    waiting = state in {"pending", "sending"}
+    order = "o.due_at ASC, o.id ASC" if waiting else "o.due_at DESC, o.id DESC"
     sql = (
         f"{_OUTBOX_COLUMNS}{_OUTBOX_FROM} WHERE {' AND '.join(where) or '1 = 1'} "
         f"ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}"

@@ -32,7 +32,8 @@ class OutboxMessage(Table, tablename="messaging_outbox"):
     dedupe_key = Varchar(length=200, null=True, default=None, unique=True)
     message_id = Varchar(length=200, unique=True)  # fixed at enqueue: a retry keeps the same id
     due_at = Timestamptz(default=TimestamptzNow(), index=True)
-    state = Varchar(length=10, default="pending", index=True)  # pending, sending, sent, failed, dropped
+    # pending, sending, sent, failed, dropped
+    state = Varchar(length=10, default="pending", index=True)
     claimed_at = Timestamptz(null=True, default=None)
     claimed_by = Varchar(length=80, null=True, default=None)
     attempts = Integer(default=0)
