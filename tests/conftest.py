@@ -5,6 +5,7 @@ factories with domain names, and a live server in its own process."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import shutil
 import uuid
@@ -29,6 +30,15 @@ NO_POSTGRES = (
 )
 
 
+def off_loop(func: Any, *args: Any) -> Any:
+    """func(*args), in a worker thread when this thread already runs an event loop: Playwright's
+    sync API keeps one running while a browser is open, and asyncio.run refuses to nest."""
+    if asyncio._get_running_loop() is None:
+        return func(*args)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(func, *args).result()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Every test that touches the database runs on SQLite and on PostgreSQL.
     if "backend" in metafunc.fixturenames:
@@ -48,7 +58,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     async def build() -> None:
         await db.migrate(db.make_engine(url), url)
 
-    asyncio.run(build())
+    off_loop(asyncio.run, build())
     return path
 
 
@@ -56,10 +66,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_database() -> Iterator[str]:
     if not POSTGRES_URL:
         pytest.skip(NO_POSTGRES)
-    url = pg.create_test_database(POSTGRES_URL, f"yh_test_{os.getpid()}")
-    asyncio.run(pg.migrate(url))
+    url = off_loop(pg.create_test_database, POSTGRES_URL, f"yh_test_{os.getpid()}")
+    off_loop(asyncio.run, pg.migrate(url))
     yield url
-    pg.drop_test_database(POSTGRES_URL, url)
+    off_loop(pg.drop_test_database, POSTGRES_URL, url)
 
 
 @pytest.fixture
@@ -70,7 +80,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         shutil.copyfile(template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_database")
-    asyncio.run(pg.truncate_all(url))
+    off_loop(asyncio.run, pg.truncate_all(url))
     return url
 
 
@@ -142,7 +152,7 @@ def seed(settings: Settings) -> Any:
             finally:
                 await db.stop(eng)
 
-        return asyncio.run(call())
+        return off_loop(asyncio.run, call())
 
     return run
 
@@ -156,7 +166,7 @@ def live(settings: Settings) -> Iterator[Any]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture  # per test: an open Playwright keeps an event loop running in this thread
 def browser() -> Iterator[Any]:
     from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 
