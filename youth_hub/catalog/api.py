@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from youth_hub.accounts import CurrentUser, Role, requires
@@ -189,14 +189,14 @@ class ProgramApiController(Controller):
 
     @post("/", guards=[requires(Role.ORGANISER)], status_code=HTTP_201_CREATED)
     async def create(self, request: Request[Any, Any, Any],
-                     data: ProgramCreateBody) -> ProgramCreated:
+                     data: JSONBody[ProgramCreateBody]) -> ProgramCreated:
         """Organisers create workshops and sport programs; dinporapar and admin any kind."""
         created = await services.create_program(_user(request), _as_data(data))
         return ProgramCreated(**created)
 
     @patch("/{slug:str}", guards=[requires(Role.ORGANISER)])
     async def change(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                     data: ProgramPatchBody) -> ProgramCreated:
+                     data: JSONBody[ProgramPatchBody]) -> ProgramCreated:
         """Its organiser, dinporapar or admin: the fields sent, sessions included; `status`
         `published` or `cancelled`."""
         changed = await services.update_program(_user(request), slug, _as_data(data))
