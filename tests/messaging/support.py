@@ -42,6 +42,7 @@ class MailServer:
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     peers: list[Any] = field(default_factory=list)  # the client's (host, port) of each DATA
+    delay: float = 0.0  # seconds each DATA takes: keeps a sweep busy long enough to overlap
     scheme: str = "smtp"
     query: str = ""
 
@@ -58,6 +59,8 @@ class MailServer:
             return "451 4.3.0 Mailbox busy, try again later"
         if self.refuse_code is not None:
             return f"{self.refuse_code} 5.1.1 No such user here"
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         with self.lock:

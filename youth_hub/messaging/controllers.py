@@ -6,11 +6,11 @@ an organiser sees the messages of their own programs and their own digests.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from youth_hub.accounts import CurrentUser, Role, record_audit, requires
@@ -75,14 +75,15 @@ class OutboxController(Controller):
     async def outbox(
         self,
         request: Request[Any, Any, Any],
-        state: FromQuery[str | None] = None,
+        # `state` is a name Litestar reserves for the app state: the query key is mapped.
+        state_filter: Annotated[str | None, QueryParameter(name="state")] = None,
         kind: FromQuery[str | None] = None,
         page: FromQuery[str | None] = None,
     ) -> Template:
         user = _user(request)
         settings = request.app.state.settings
         errors: list[FieldError] = []
-        state = (state or "").strip()
+        state = (state_filter or "").strip()
         kind = (kind or "").strip()
         if state and state not in STATES:
             errors.append(FieldError("state", _("State: choose one from the list.")))
