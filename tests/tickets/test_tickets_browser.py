@@ -33,6 +33,14 @@ def qr_text(live: Any, code: str) -> str:
     return text
 
 
+def serious_violations(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{v['id']}: {v['help']}" for v in results.response["violations"]
+            if v.get("impact") in ("serious", "critical")]
+
+
 def scan(png: bytes) -> list[str]:
     import io
 
@@ -66,6 +74,21 @@ def test_confirmed_ticket_shows_a_scannable_qr_on_a_phone(phone: Any, live: Any,
     # nothing wider than the screen
     assert phone.evaluate("document.documentElement.scrollWidth") <= 393
     assert phone.problems == []
+    assert serious_violations(phone) == []
+
+
+def test_waitlisted_and_cancelled_tickets_are_accessible(phone: Any, live: Any, seed: Any) -> None:
+    program = seed(make_program, capacity=1)
+    seed(make_registration, program)
+    waiting = seed(make_registration, program, status="waitlisted")
+    cancelled = seed(make_registration, program, status="cancelled")
+    for reg in (waiting, cancelled):
+        phone.goto(f"{live.url}/tickets/{reg['code']}")
+        assert phone.locator("svg.qr").count() == 0
+        assert serious_violations(phone) == []
+    phone.goto(f"{live.url}/tickets/{waiting['code']}/cancel")
+    assert phone.get_by_role("button", name="Ya, batalkan").is_visible()
+    assert serious_violations(phone) == []
 
 
 def test_cancel_with_htmx_on_a_phone(phone: Any, live: Any, seed: Any) -> None:
