@@ -8,32 +8,11 @@ import pytest
 from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
 
+from tests.accounts.conftest import CountingHasher
 from tests.accounts.helpers import csrf_token, sign_in
 from tests.factories import DEFAULT_PASSWORD, make_staff
 from youth_hub.accounts import passwords
 from youth_hub.accounts.tables import AuditLog, StaffUser
-
-
-class CountingHasher:
-    """Wraps the real argon2 hasher and records which hash each verification used."""
-
-    def __init__(self, real: PasswordHasher) -> None:
-        self.real = real
-        self.verified: list[str] = []
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        self.verified.append(password_hash)
-        return self.real.verify(password_hash, password)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-
-@pytest.fixture
-def hasher(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
-    spy = CountingHasher(passwords._hasher)
-    monkeypatch.setattr(passwords, "_hasher", spy)
-    return spy
 
 
 async def test_sign_in_succeeds_and_lands_on_manage(client: AsyncTestClient[Any]) -> None:
