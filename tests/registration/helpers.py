@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar.testing import AsyncTestClient
+import httpx
+from litestar import Litestar
 
 from tests.factories import DEFAULT_PASSWORD
 
@@ -41,7 +45,7 @@ def form_token_from(html: str) -> str:
     return match.group(1)
 
 
-async def sign_in(client: AsyncTestClient[Any], email: str) -> None:
+async def sign_in(client: httpx.AsyncClient, email: str) -> None:
     page = await client.get("/login")
     response = await client.post(
         "/login",
@@ -51,7 +55,35 @@ async def sign_in(client: AsyncTestClient[Any], email: str) -> None:
     assert response.status_code == 303, response.text[:500]
 
 
-async def page_csrf(client: AsyncTestClient[Any], path: str) -> str:
+async def page_csrf(client: httpx.AsyncClient, path: str) -> str:
     response = await client.get(path)
     assert response.status_code == 200, response.text[:300]
     return csrf_from(response.text)
+
+
+@contextlib.asynccontextmanager
+async def in_loop_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """The app's lifespan and an httpx client, both in the test's event loop: Litestar's
+    AsyncTestClient runs the app in a portal thread, whose loop would then own the
+    PostgreSQL pool that the test's factories use too."""
+    started, stopping = asyncio.Event(), asyncio.Event()
+
+    async def run_lifespan() -> None:
+        async with app.lifespan():  # one task enters and exits it (anyio cancel scopes)
+            started.set()
+            await stopping.wait()
+
+    lifespan = asyncio.create_task(run_lifespan())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({lifespan, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if lifespan.done():
+        waiter.cancel()
+        lifespan.result()  # start-up failed: raise its error here
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.20", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local",
+                                     follow_redirects=True) as client:
+            yield client
+    finally:
+        stopping.set()
+        await lifespan

@@ -801,14 +801,19 @@ async def _waitlist_ranks(program_id: int) -> dict[int, int]:
     return {row["id"]: rank for rank, row in enumerate(rows, start=1)}
 
 
+def _contains(column: Any, text: str) -> Any:
+    # SQLite's LIKE already ignores ASCII case (and Piccolo warns about ILIKE there).
+    pattern = f"%{text}%"
+    return column.like(pattern) if db.is_sqlite(db.current_engine()) else column.ilike(pattern)
+
+
 def _search_clause(q: str) -> Any:
-    pattern = f"%{q}%"
-    clause = Registration.full_name.ilike(pattern) | Registration.email.ilike(pattern)
+    clause = _contains(Registration.full_name, q) | _contains(Registration.email, q)
     digits = re.sub(r"\D", "", q)
     if len(digits) >= 3:
         national = digits[1:] if digits.startswith("0") else (
             digits[2:] if digits.startswith("62") else digits)
-        clause = clause | Registration.phone.ilike(f"%{national}%")
+        clause = clause | _contains(Registration.phone, national)
     return clause
 
 
