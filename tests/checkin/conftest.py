@@ -29,8 +29,9 @@ async def client(app: Litestar, engine: Any) -> AsyncIterator[httpx.AsyncClient]
         lifespan.result()
     transport = httpx.ASGITransport(app=app, client=("203.0.113.20", 50000))
     try:
-        async with httpx.AsyncClient(transport=transport,
-                                     base_url="http://testserver.local") as test_client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver.local"
+        ) as test_client:
             yield test_client
     finally:
         stopping.set()

@@ -13,8 +13,9 @@ from youth_hub.tickets import sign_ticket
 
 
 def as_user(staff: dict[str, Any]) -> CurrentUser:
-    return CurrentUser(id=staff["id"], email=staff["email"], name=staff["name"],
-                       role=Role(staff["role"]))
+    return CurrentUser(
+        id=staff["id"], email=staff["email"], name=staff["name"], role=Role(staff["role"])
+    )
 
 
 def ticket(settings: Settings, registration: dict[str, Any]) -> str:
@@ -31,10 +32,15 @@ async def door(starts_at: datetime, **program_kwargs: Any) -> dict[str, Any]:
     program = await make_program(organiser=organiser, starts_at=starts_at, **program_kwargs)
     scanner = await make_staff("scanner")
     await assign(program, scanner)
-    registration = await make_registration(program, full_name="Siti Nurhaliza Rahma",
-                                           first_name="Siti")
-    return {"organiser": organiser, "program": program, "scanner": scanner,
-            "registration": registration}
+    registration = await make_registration(
+        program, full_name="Siti Nurhaliza Rahma", first_name="Siti"
+    )
+    return {
+        "organiser": organiser,
+        "program": program,
+        "scanner": scanner,
+        "registration": registration,
+    }
 
 
 def within_window(starts_at: datetime) -> datetime:
@@ -44,5 +50,9 @@ def within_window(starts_at: datetime) -> datetime:
 async def sessions_of(program: dict[str, Any]) -> list[dict[str, Any]]:
     from youth_hub.catalog.tables import ProgramSession
 
-    return list(await ProgramSession.select().where(
-        ProgramSession.program == program["id"]).order_by(ProgramSession.starts_at).run())
+    return list(
+        await ProgramSession.select()
+        .where(ProgramSession.program == program["id"])
+        .order_by(ProgramSession.starts_at)
+        .run()
+    )

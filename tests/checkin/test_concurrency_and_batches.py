@@ -30,8 +30,11 @@ async def test_twenty_concurrent_scans_of_one_ticket_give_exactly_one_ok(
 
     async def one(i: int) -> services.CheckinAnswer:
         return await services.perform_checkin(
-            payload, setup["program"]["slug"], scanner=scanners[i % len(scanners)],
-            data_dir=settings.data_dir, now=NOW + timedelta(milliseconds=i),
+            payload,
+            setup["program"]["slug"],
+            scanner=scanners[i % len(scanners)],
+            data_dir=settings.data_dir,
+            now=NOW + timedelta(milliseconds=i),
             device_id=f"door-{i}",
         )
 
@@ -52,20 +55,35 @@ async def test_concurrent_retries_with_one_nonce_store_one_answer(
     setup = await door(START)
     payload = ticket(settings, setup["registration"])
     user = as_user(setup["scanner"])
-    answers = await asyncio.gather(*(
-        services.perform_checkin(payload, setup["program"]["slug"], scanner=user, nonce="tap-1",
-                                 data_dir=settings.data_dir, now=NOW)
-        for _ in range(8)
-    ))
+    answers = await asyncio.gather(
+        *(
+            services.perform_checkin(
+                payload,
+                setup["program"]["slug"],
+                scanner=user,
+                nonce="tap-1",
+                data_dir=settings.data_dir,
+                now=NOW,
+            )
+            for _ in range(8)
+        )
+    )
     assert {a.result for a in answers} == {"ok"}
     assert await ScanLog.count().run() == 1
     assert await CheckIn.count().run() == 1
 
 
-def offline(payload: str, slug: str, session_id: int | None, at: datetime, device: str,
-            **extra: Any) -> dict[str, Any]:
-    return {"payload": payload, "program": slug, "session_id": session_id,
-            "scanned_at": at.isoformat(), "device_id": device, **extra}
+def offline(
+    payload: str, slug: str, session_id: int | None, at: datetime, device: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "payload": payload,
+        "program": slug,
+        "session_id": session_id,
+        "scanned_at": at.isoformat(),
+        "device_id": device,
+        **extra,
+    }
 
 
 async def test_offline_batches_keep_the_earliest_scan_whatever_the_order(
@@ -81,12 +99,14 @@ async def test_offline_batches_keep_the_earliest_scan_whatever_the_order(
     # Device B (later scan) syncs first, device A (earlier scan) an hour later.
     batch_b = [offline(payload, slug, session_id, late, "device-b")]
     batch_a = [offline(payload, slug, session_id, early, "device-a")]
-    first = await services.checkin_batch(batch_b, scanner=user, data_dir=settings.data_dir,
-                                         now=START + timedelta(hours=1))
+    first = await services.checkin_batch(
+        batch_b, scanner=user, data_dir=settings.data_dir, now=START + timedelta(hours=1)
+    )
     assert [a.result for a in first] == ["ok"]
     assert first[0].checked_in_at == late
-    second = await services.checkin_batch(batch_a, scanner=user, data_dir=settings.data_dir,
-                                          now=START + timedelta(hours=2))
+    second = await services.checkin_batch(
+        batch_a, scanner=user, data_dir=settings.data_dir, now=START + timedelta(hours=2)
+    )
     assert [a.result for a in second] == ["already_checked_in"]
     assert second[0].checked_in_at == early
     kept = await CheckIn.select().run()
@@ -98,10 +118,12 @@ async def test_offline_batches_keep_the_earliest_scan_whatever_the_order(
 
     # Both batches sent again: same answers, nothing changes, nothing more logged.
     log_count = await ScanLog.count().run()
-    again_b = await services.checkin_batch(batch_b, scanner=user, data_dir=settings.data_dir,
-                                           now=START + timedelta(hours=3))
-    again_a = await services.checkin_batch(batch_a, scanner=user, data_dir=settings.data_dir,
-                                           now=START + timedelta(hours=3))
+    again_b = await services.checkin_batch(
+        batch_b, scanner=user, data_dir=settings.data_dir, now=START + timedelta(hours=3)
+    )
+    again_a = await services.checkin_batch(
+        batch_a, scanner=user, data_dir=settings.data_dir, now=START + timedelta(hours=3)
+    )
     assert again_b == first and again_a == second
     assert await ScanLog.count().run() == log_count
     assert await CheckIn.select().run() == kept
@@ -118,7 +140,9 @@ async def test_in_order_arrival_logs_the_later_scan_as_duplicate(
     # No session given: each scan's own time picks the open session.
     answers = await services.checkin_batch(
         [offline(payload, slug, None, early, "a"), offline(payload, slug, None, late, "b")],
-        scanner=user, data_dir=settings.data_dir, now=START + timedelta(hours=1),
+        scanner=user,
+        data_dir=settings.data_dir,
+        now=START + timedelta(hours=1),
     )
     assert [a.result for a in answers] == ["ok", "already_checked_in"]
     assert answers[1].checked_in_at == early
@@ -132,13 +156,17 @@ async def test_offline_scan_earlier_than_an_online_one_is_kept(
     setup = await door(START)
     user = as_user(setup["scanner"])
     payload = ticket(settings, setup["registration"])
-    online = await services.perform_checkin(payload, setup["program"]["slug"], scanner=user,
-                                            data_dir=settings.data_dir, now=NOW)
+    online = await services.perform_checkin(
+        payload, setup["program"]["slug"], scanner=user, data_dir=settings.data_dir, now=NOW
+    )
     assert online.result == "ok"
     earlier = NOW - timedelta(minutes=4)
     answers = await services.checkin_batch(
         [offline(payload, setup["program"]["slug"], online.session_id, earlier, "phone")],
-        scanner=user, data_dir=settings.data_dir, now=NOW + timedelta(minutes=30))
+        scanner=user,
+        data_dir=settings.data_dir,
+        now=NOW + timedelta(minutes=30),
+    )
     assert answers[0].result == "already_checked_in"
     assert (await CheckIn.select().first().run())["checked_in_at"] == earlier
 
@@ -159,21 +187,36 @@ async def test_one_result_per_scan_with_refusals_in_the_batch(
         offline(ticket(settings, second), "no-such-program", None, NOW, "d"),
         offline(ticket(settings, second), slug, None, START - timedelta(days=3), "d"),
     ]
-    answers = await services.checkin_batch(scans, scanner=user, data_dir=settings.data_dir,
-                                           now=NOW + timedelta(minutes=5))
+    answers = await services.checkin_batch(
+        scans, scanner=user, data_dir=settings.data_dir, now=NOW + timedelta(minutes=5)
+    )
     assert [a.result for a in answers] == [
-        "ok", "invalid", "cancelled", "ok", "not_allowed", "outside_window"]
+        "ok",
+        "invalid",
+        "cancelled",
+        "ok",
+        "not_allowed",
+        "outside_window",
+    ]
     assert answers[3].first_name == "Joko"
 
 
-async def test_scan_times_in_the_future_are_clamped_to_now(
-    engine: Any, settings: Settings
-) -> None:
+async def test_scan_times_in_the_future_are_clamped_to_now(engine: Any, settings: Settings) -> None:
     setup = await door(START)
     answers = await services.checkin_batch(
-        [offline(ticket(settings, setup["registration"]), setup["program"]["slug"], None,
-                 NOW + timedelta(days=1), "fast-clock")],
-        scanner=as_user(setup["scanner"]), data_dir=settings.data_dir, now=NOW)
+        [
+            offline(
+                ticket(settings, setup["registration"]),
+                setup["program"]["slug"],
+                None,
+                NOW + timedelta(days=1),
+                "fast-clock",
+            )
+        ],
+        scanner=as_user(setup["scanner"]),
+        data_dir=settings.data_dir,
+        now=NOW,
+    )
     assert answers[0].result == "ok"
     assert answers[0].checked_in_at == NOW
 
@@ -182,8 +225,9 @@ async def test_malformed_batches_name_the_field_and_change_nothing(
     engine: Any, settings: Settings
 ) -> None:
     setup = await door(START)
-    good = offline(ticket(settings, setup["registration"]), setup["program"]["slug"], None,
-                   NOW, "d")
+    good = offline(
+        ticket(settings, setup["registration"]), setup["program"]["slug"], None, NOW, "d"
+    )
     cases = [
         ("scans", "not a list"),
         ("scans[0]", ["string"]),
@@ -198,8 +242,9 @@ async def test_malformed_batches_name_the_field_and_change_nothing(
     ]
     for field, scans in cases:
         try:
-            await services.checkin_batch(scans, scanner=as_user(setup["scanner"]),
-                                         data_dir=settings.data_dir, now=NOW)
+            await services.checkin_batch(
+                scans, scanner=as_user(setup["scanner"]), data_dir=settings.data_dir, now=NOW
+            )
         except services.ValidationFailed as exc:
             assert exc.errors[0].field == field, (field, exc.errors)
         else:
@@ -212,20 +257,30 @@ async def test_bundle_lists_ids_and_keys_but_no_personal_data(
     engine: Any, settings: Settings
 ) -> None:
     setup = await door(START, sessions=2)
-    gone = await make_registration(setup["program"], status="cancelled", full_name="Ani Gone",
-                                   email="ani@example.test", phone="+6281299999999")
+    gone = await make_registration(
+        setup["program"],
+        status="cancelled",
+        full_name="Ani Gone",
+        email="ani@example.test",
+        phone="+6281299999999",
+    )
     waiting = await make_registration(setup["program"], status="waitlisted")
-    await services.perform_checkin(ticket(settings, setup["registration"]),
-                                   setup["program"]["slug"], scanner=as_user(setup["scanner"]),
-                                   data_dir=settings.data_dir, now=NOW)
-    bundle = await services.checkin_bundle(setup["program"]["slug"],
-                                           user=as_user(setup["scanner"]),
-                                           data_dir=settings.data_dir)
+    await services.perform_checkin(
+        ticket(settings, setup["registration"]),
+        setup["program"]["slug"],
+        scanner=as_user(setup["scanner"]),
+        data_dir=settings.data_dir,
+        now=NOW,
+    )
+    bundle = await services.checkin_bundle(
+        setup["program"]["slug"], user=as_user(setup["scanner"]), data_dir=settings.data_dir
+    )
     assert bundle["cancelled"] == [gone["id"]]
     assert bundle["waitlisted"] == [waiting["id"]]
     sessions = await sessions_of(setup["program"])
-    assert bundle["checked_in"] == [{"ticket_id": setup["registration"]["id"],
-                                     "session_id": sessions[0]["id"]}]
+    assert bundle["checked_in"] == [
+        {"ticket_id": setup["registration"]["id"], "session_id": sessions[0]["id"]}
+    ]
     assert [s["id"] for s in bundle["sessions"]] == [s["id"] for s in sessions]
     assert bundle["program"]["id"] == setup["program"]["id"]
     assert bundle["public_keys"] and len(bundle["public_keys"][0]["kid"]) == 8
@@ -238,8 +293,9 @@ async def test_bundle_lists_ids_and_keys_but_no_personal_data(
         assert word not in text
     outsider = as_user(await make_staff("scanner"))
     try:
-        await services.checkin_bundle(setup["program"]["slug"], user=outsider,
-                                      data_dir=settings.data_dir)
+        await services.checkin_bundle(
+            setup["program"]["slug"], user=outsider, data_dir=settings.data_dir
+        )
     except services.DomainError as exc:
         assert exc.status_code == 403
     else:

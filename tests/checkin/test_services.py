@@ -24,8 +24,9 @@ START = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)  # 08.00 WIB
 NOW = within_window(START)
 
 
-async def scan(settings: Settings, setup: dict[str, Any], payload: str | None = None,
-               **kwargs: Any) -> services.CheckinAnswer:
+async def scan(
+    settings: Settings, setup: dict[str, Any], payload: str | None = None, **kwargs: Any
+) -> services.CheckinAnswer:
     kwargs.setdefault("now", NOW)
     kwargs.setdefault("scanner", as_user(setup["scanner"]))
     return await perform_checkin(
@@ -69,12 +70,14 @@ async def test_second_scan_is_already_checked_in_with_the_first_time(
 async def test_first_name_falls_back_to_first_word(engine: Any, settings: Settings) -> None:
     setup = await door(START)
     setup["registration"] = await make_registration(
-        setup["program"], full_name="  Bagus   Prasetyo ", first_name="")
+        setup["program"], full_name="  Bagus   Prasetyo ", first_name=""
+    )
     assert (await scan(settings, setup)).first_name == "Bagus"
 
 
-@pytest.mark.parametrize("mangle", ["garbage", "flip", "truncate", "other_key", "prefix",
-                                    "url", "emoji", "sql"])
+@pytest.mark.parametrize(
+    "mangle", ["garbage", "flip", "truncate", "other_key", "prefix", "url", "emoji", "sql"]
+)
 async def test_forged_or_broken_codes_are_invalid_and_logged(
     engine: Any, settings: Settings, tmp_path: Path, mangle: str
 ) -> None:
@@ -90,8 +93,9 @@ async def test_forged_or_broken_codes_are_invalid_and_logged(
     elif mangle == "truncate":
         payload = good[:-7]
     elif mangle == "other_key":
-        payload = sign_ticket(tmp_path / "elsewhere", setup["registration"]["id"],
-                              setup["program"]["id"])
+        payload = sign_ticket(
+            tmp_path / "elsewhere", setup["registration"]["id"], setup["program"]["id"]
+        )
     elif mangle == "prefix":
         payload = "YH2." + good[4:]
     elif mangle == "url":
@@ -119,23 +123,23 @@ async def test_signed_ticket_without_registration_is_unknown(
     assert (await ScanLog.select().first().run())["ticket_id"] == 987654
 
 
-@pytest.mark.parametrize(("status", "result"), [("cancelled", "cancelled"),
-                                                ("waitlisted", "waitlisted")])
+@pytest.mark.parametrize(
+    ("status", "result"), [("cancelled", "cancelled"), ("waitlisted", "waitlisted")]
+)
 async def test_cancelled_and_waitlisted_are_refused(
     engine: Any, settings: Settings, status: str, result: str
 ) -> None:
     setup = await door(START)
-    setup["registration"] = await make_registration(setup["program"], status=status,
-                                                    full_name="Dewi Anggraini")
+    setup["registration"] = await make_registration(
+        setup["program"], status=status, full_name="Dewi Anggraini"
+    )
     answer = await scan(settings, setup)
     assert answer.result == result
     assert answer.first_name == "Dewi"
     assert await CheckIn.count().run() == 0
 
 
-async def test_ticket_of_another_program_is_wrong_program(
-    engine: Any, settings: Settings
-) -> None:
+async def test_ticket_of_another_program_is_wrong_program(engine: Any, settings: Settings) -> None:
     setup = await door(START)
     other = await make_program(starts_at=START)
     stranger = await make_registration(other, full_name="Rina Wati")
@@ -193,10 +197,14 @@ async def test_window_follows_the_programs_setting(engine: Any, settings: Settin
     setup = await door(START)
     from youth_hub.catalog.tables import Program
 
-    await Program.update({Program.checkin_opens_minutes_before: 30}).where(
-        Program.id == setup["program"]["id"]).run()
+    await (
+        Program.update({Program.checkin_opens_minutes_before: 30})
+        .where(Program.id == setup["program"]["id"])
+        .run()
+    )
     assert (await scan(settings, setup, now=START - timedelta(minutes=45))).result == (
-        "outside_window")
+        "outside_window"
+    )
     assert (await scan(settings, setup, now=START - timedelta(minutes=25))).result == "ok"
 
 
@@ -235,9 +243,19 @@ async def test_overlapping_tour_stops_pick_the_one_under_way(
     setup = await door(START, kind="tour")
     first = (await sessions_of(setup["program"]))[0]
     # A second stop right after the first: its window opens while the first is under way.
-    await ProgramSession(program=setup["program"]["id"], position=1, title="Stop 2",
-                         starts_at=START + timedelta(hours=3, minutes=30),
-                         ends_at=START + timedelta(hours=5), checkin=True, day=1).save().run()
+    await (
+        ProgramSession(
+            program=setup["program"]["id"],
+            position=1,
+            title="Stop 2",
+            starts_at=START + timedelta(hours=3, minutes=30),
+            ends_at=START + timedelta(hours=5),
+            checkin=True,
+            day=1,
+        )
+        .save()
+        .run()
+    )
     answer = await scan(settings, setup, now=START + timedelta(hours=2))
     assert answer.session_id == first["id"]
     later = await scan(settings, setup, now=START + timedelta(hours=3, minutes=10))
@@ -260,7 +278,8 @@ async def test_retry_with_the_same_nonce_returns_the_first_answer(
     other = await make_staff("scanner")
     await assign(setup["program"], other)
     assert (await scan(settings, setup, nonce="n-1", scanner=as_user(other))).result == (
-        "already_checked_in")
+        "already_checked_in"
+    )
 
 
 async def test_refusals_are_replayed_by_nonce_too(engine: Any, settings: Settings) -> None:
@@ -271,15 +290,18 @@ async def test_refusals_are_replayed_by_nonce_too(engine: Any, settings: Setting
     assert await CheckIn.count().run() == 0
 
 
-@pytest.mark.parametrize(("field", "kwargs"), [
-    ("payload", {"payload": ""}),
-    ("payload", {"payload": "   "}),
-    ("payload", {"payload": "x" * 5000}),
-    ("nonce", {"nonce": "has space"}),
-    ("nonce", {"nonce": "n" * 81}),
-    ("device_id", {"device_id": "<script>"  + "d" * 80}),
-    ("program", {"program": ""}),
-])
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("payload", {"payload": ""}),
+        ("payload", {"payload": "   "}),
+        ("payload", {"payload": "x" * 5000}),
+        ("nonce", {"nonce": "has space"}),
+        ("nonce", {"nonce": "n" * 81}),
+        ("device_id", {"device_id": "<script>" + "d" * 80}),
+        ("program", {"program": ""}),
+    ],
+)
 async def test_bad_input_names_the_field_and_changes_nothing(
     engine: Any, settings: Settings, field: str, kwargs: dict[str, Any]
 ) -> None:
@@ -288,8 +310,14 @@ async def test_bad_input_names_the_field_and_changes_nothing(
     payload = kwargs.pop("payload", ticket(settings, setup["registration"]))
     program = kwargs.pop("program", setup["program"]["slug"])
     with pytest.raises(ValidationFailed) as caught:
-        await perform_checkin(payload, program, scanner=as_user(setup["scanner"]),
-                              data_dir=settings.data_dir, now=NOW, **kwargs)
+        await perform_checkin(
+            payload,
+            program,
+            scanner=as_user(setup["scanner"]),
+            data_dir=settings.data_dir,
+            now=NOW,
+            **kwargs,
+        )
     assert caught.value.errors[0].field == field
     assert caught.value.errors[0].message
     assert await ScanLog.count().run() == 0
@@ -299,14 +327,16 @@ async def test_bad_input_names_the_field_and_changes_nothing(
 async def test_unknown_program_is_404(engine: Any, settings: Settings) -> None:
     setup = await door(START)
     with pytest.raises(DomainError) as caught:
-        await perform_checkin(ticket(settings, setup["registration"]), "no-such-program",
-                              scanner=as_user(setup["scanner"]), data_dir=settings.data_dir)
+        await perform_checkin(
+            ticket(settings, setup["registration"]),
+            "no-such-program",
+            scanner=as_user(setup["scanner"]),
+            data_dir=settings.data_dir,
+        )
     assert caught.value.status_code == 404
 
 
-async def test_undo_within_15_minutes_by_the_same_scanner(
-    engine: Any, settings: Settings
-) -> None:
+async def test_undo_within_15_minutes_by_the_same_scanner(engine: Any, settings: Settings) -> None:
     setup = await door(START)
     await scan(settings, setup)
     checkin = await CheckIn.select().first().run()
@@ -315,8 +345,9 @@ async def test_undo_within_15_minutes_by_the_same_scanner(
     with pytest.raises(DomainError) as caught:
         await services.undo_checkin(checkin["id"], user=as_user(other), now=NOW)
     assert caught.value.status_code == 403
-    await services.undo_checkin(checkin["id"], user=as_user(setup["scanner"]),
-                                now=NOW + timedelta(minutes=14))
+    await services.undo_checkin(
+        checkin["id"], user=as_user(setup["scanner"]), now=NOW + timedelta(minutes=14)
+    )
     assert await CheckIn.count().run() == 0
     undone = await ScanLog.select().where(ScanLog.result == "undone").first().run()
     assert undone["ticket_id"] == setup["registration"]["id"]
@@ -332,12 +363,14 @@ async def test_undo_after_15_minutes_is_refused_even_for_the_organiser(
     await scan(settings, setup)
     checkin = await CheckIn.select().first().run()
     with pytest.raises(DomainError) as caught:
-        await services.undo_checkin(checkin["id"], user=as_user(setup["organiser"]),
-                                    now=NOW + timedelta(minutes=16))
+        await services.undo_checkin(
+            checkin["id"], user=as_user(setup["organiser"]), now=NOW + timedelta(minutes=16)
+        )
     assert caught.value.code == "undo_expired"
     assert await CheckIn.count().run() == 1
-    await services.undo_checkin(checkin["id"], user=as_user(setup["organiser"]),
-                                now=NOW + timedelta(minutes=5))
+    await services.undo_checkin(
+        checkin["id"], user=as_user(setup["organiser"]), now=NOW + timedelta(minutes=5)
+    )
     assert await CheckIn.count().run() == 0
     with pytest.raises(DomainError) as again:
         await services.undo_checkin(checkin["id"], user=as_user(setup["organiser"]), now=NOW)
@@ -351,44 +384,44 @@ async def test_name_search_shows_scanners_only_first_name_and_initial(
     await make_registration(setup["program"], full_name="Siti Aminah", status="cancelled")
     await make_registration(setup["program"], full_name="Budi Santoso")
     program = await services.program_by_slug(setup["program"]["slug"])
-    found = await services.search_registrations(program, "siti",
-                                                user=as_user(setup["scanner"]))
+    found = await services.search_registrations(program, "siti", user=as_user(setup["scanner"]))
     labels = sorted(r["label"] for r in found)
     assert labels == ["Siti A.", "Siti R."]
     assert all(r["detail"] == "" for r in found)
-    full = await services.search_registrations(program, "SITI",
-                                               user=as_user(setup["organiser"]))
+    full = await services.search_registrations(program, "SITI", user=as_user(setup["organiser"]))
     assert sorted(r["label"] for r in full) == ["Siti Aminah", "Siti Nurhaliza Rahma"]
     for short in ("", "si", "  s "):
         with pytest.raises(ValidationFailed) as caught:
             await services.search_registrations(program, short, user=as_user(setup["scanner"]))
         assert caught.value.errors[0].field == "q"
     # Wildcards typed by the user match literally, not everything.
-    assert await services.search_registrations(program, "%%%",
-                                               user=as_user(setup["scanner"])) == []
+    assert await services.search_registrations(program, "%%%", user=as_user(setup["scanner"])) == []
 
 
 async def test_manual_checkin_follows_the_same_rules(engine: Any, settings: Settings) -> None:
     setup = await door(START)
     user = as_user(setup["scanner"])
     slug = setup["program"]["slug"]
-    answer = await services.perform_manual_checkin(setup["registration"]["id"], slug,
-                                                   scanner=user, now=NOW)
+    answer = await services.perform_manual_checkin(
+        setup["registration"]["id"], slug, scanner=user, now=NOW
+    )
     assert answer.result == "ok" and answer.first_name == "Siti"
     assert (await CheckIn.select().first().run())["source"] == "manual"
-    again = await services.perform_manual_checkin(setup["registration"]["id"], slug,
-                                                  scanner=user, now=NOW)
+    again = await services.perform_manual_checkin(
+        setup["registration"]["id"], slug, scanner=user, now=NOW
+    )
     assert again.result == "already_checked_in"
     other = await make_program(starts_at=START)
     stranger = await make_registration(other)
-    assert (await services.perform_manual_checkin(stranger["id"], slug, scanner=user,
-                                                  now=NOW)).result == "unknown"
+    assert (
+        await services.perform_manual_checkin(stranger["id"], slug, scanner=user, now=NOW)
+    ).result == "unknown"
     with pytest.raises(ValidationFailed):
         await services.perform_manual_checkin("x", slug, scanner=user, now=NOW)
 
 
 def test_csv_cells_never_start_a_formula() -> None:
-    for evil in ("=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\t=1"):
+    for evil in ('=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\t=1"):
         assert services.csv_cell(evil).startswith("'")
     assert services.csv_cell("Siti") == "Siti"
     assert services.csv_cell(None) == ""
