@@ -18,11 +18,12 @@ import gzip
 import itertools
 import json
 import math
+import os
 import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -187,6 +188,10 @@ class RunResult:
     client_cpu_s: float
     clients: int
     error_samples: list[str] = field(default_factory=list)
+    # CPU the server processes used during the measured phase (when their pids were given):
+    # less sensitive than req/s to other work on a shared machine. The database server's own
+    # CPU is not in it (PostgreSQL is another process; SQLite runs inside the worker).
+    server_cpu_s: float = math.nan
 
     @property
     def throughput(self) -> float:
@@ -209,6 +214,10 @@ class RunResult:
         return sum(n for status, n in self.statuses.items() if status >= 500)
 
     @property
+    def server_cpu_ms_per_request(self) -> float:
+        return 1000 * self.server_cpu_s / self.requests if self.requests else math.nan
+
+    @property
     def client_cpu_us_per_request(self) -> float:
         return 1e6 * self.client_cpu_s / self.requests if self.requests else math.nan
 
@@ -218,7 +227,25 @@ class RunResult:
             f"{self.label}: {self.requests} req in {self.duration_s:.2f}s = "
             f"{self.throughput:.0f} req/s, median {self.median_ms:.2f} ms, "
             f"p99 {self.p99_ms:.2f} ms, statuses {statuses or '-'}, errors {self.errors}"
+            + (
+                f", server CPU {self.server_cpu_ms_per_request:.2f} ms/req"
+                if not math.isnan(self.server_cpu_s)
+                else ""
+            )
         )
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU of these processes (all their threads), from /proc/<pid>/stat."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / _CLOCK_TICKS
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -254,11 +281,13 @@ async def run_load(
     label: str = "",
     check: ReplyCheck | None = None,
     first_index: int = 0,
+    server_pids: Sequence[int] = (),
 ) -> RunResult:
     """Closed loop: `clients` concurrent clients share `requests` requests (request i is
     `make_request(first_index + warmup + i)`), stopping early at `time_cap` seconds. `warmup`
     requests go first, on the same connections, and are not measured. `check` sees every
-    measured answer (e.g. to count confirmed registrations)."""
+    measured answer (e.g. to count confirmed registrations). With `server_pids` (the worker
+    processes, see bench.servers.worker_pids), the servers' CPU time is measured too."""
     if clients < 1 or requests < 0 or warmup < 0:
         raise ValueError("clients must be at least 1, requests and warmup not negative")
     parts = urlsplit(base_url)
@@ -336,8 +365,10 @@ async def run_load(
         if warmup:
             await phase(warmup, 0, measure=False)
         cpu_before = time.process_time()
+        server_before = process_cpu_seconds(server_pids) if server_pids else math.nan
         duration = await phase(requests, warmup, measure=True)
         cpu_used = time.process_time() - cpu_before
+        server_used = process_cpu_seconds(server_pids) - server_before if server_pids else math.nan
     finally:
         for conn in conns:
             await conn.close()
@@ -353,6 +384,7 @@ async def run_load(
         client_cpu_s=cpu_used,
         clients=clients,
         error_samples=error_samples,
+        server_cpu_s=server_used,
     )
 
 
@@ -396,6 +428,21 @@ class Comparison:
         """product / floor: 1.0 would be as fast as the floor; the targets are 0.3 to 0.5."""
         floor = self.floor_throughput
         return self.product_throughput / floor if floor else math.nan
+
+    @property
+    def floor_cpu_ms(self) -> float:
+        return self._median(self.floor, "server_cpu_ms_per_request")
+
+    @property
+    def product_cpu_ms(self) -> float:
+        return self._median(self.product, "server_cpu_ms_per_request")
+
+    @property
+    def cpu_ratio(self) -> float:
+        """floor CPU per request / product CPU per request: what the throughput ratio would
+        be if the server were CPU-bound and alone; a cross-check of it on a noisy machine."""
+        product = self.product_cpu_ms
+        return self.floor_cpu_ms / product if product else math.nan
 
     @property
     def median_ratio(self) -> float:

@@ -181,8 +181,8 @@ class SpeedRow:
 
 
 def measure_speed(
-    floor_url: str,
-    product_url: str,
+    floor: servers.Server,
+    product: servers.Server,
     site: Site,
     *,
     clients: int,
@@ -191,30 +191,34 @@ def measure_speed(
     warmup: int,
     log: Any = print,
 ) -> list[SpeedRow]:
-    headers = visitor_headers(product_url)
+    headers = visitor_headers(product.url)
     floor_request = Request("GET", FLOOR_PAGE, BROWSER_HEADERS)
+    floor_pids = servers.worker_pids(floor)
+    product_pids = servers.worker_pids(product)
     rows = []
     for page in site.pages:
         product_request = Request("GET", page.path, headers)
 
         async def floor_run(req: Request = floor_request) -> Any:
             return await run_load(
-                floor_url,
+                floor.url,
                 lambda i: req,
                 clients=clients,
                 requests=requests,
                 warmup=warmup,
                 label="floor",
+                server_pids=floor_pids,
             )
 
         async def product_run(req: Request = product_request, name: str = page.name) -> Any:
             return await run_load(
-                product_url,
+                product.url,
                 lambda i: req,
                 clients=clients,
                 requests=requests,
                 warmup=warmup,
                 label=name,
+                server_pids=product_pids,
             )
 
         log(f"  {page.name}:")
@@ -433,8 +437,8 @@ def run_backend(backend: str, workdir: Path, args: argparse.Namespace) -> Backen
         for note in site.notes:
             print(f"  note: {note}")
         speed = measure_speed(
-            floor.url,
-            product.url,
+            floor,
+            product,
             site,
             clients=args.clients,
             requests=args.requests,
@@ -456,19 +460,23 @@ def render(results: list[BackendResult], args: argparse.Namespace, skipped: list
         f"same command line; {args.clients} clients, {args.requests} requests per run after "
         f"{args.warmup} warm-up requests, {args.rounds} interleaved rounds (floor, product, …), "
         "medians over rounds. Requests carry a browser's headers (gzip) and the cookies of a "
-        "first visit. Floor: `GET /floor/page`, one SELECT of 20 programs rendered by Jinja2.",
-        "",
+        "first visit. Floor: `GET /floor/page`, one SELECT of 20 programs rendered by Jinja2. "
+        "Worker CPU: user+system time of the uvicorn worker per request (SQLite's work "
+        "included, PostgreSQL's server processes not); the CPU ratio (floor / product) is a "
+        "cross-check of the throughput ratio that other load on the machine disturbs less.",
     ]
-    for note in skipped:
-        out.append(f"- {note}")
+    if skipped:
+        out += ["", *[f"- {note}" for note in skipped]]
     for result in results:
-        out += ["", f"### {result.backend}", "", f"Data: {result.seeded}.", ""]
-        out += [f"- {note}" for note in result.site.notes]
+        out += ["", f"### {result.backend}", "", f"Data: {result.seeded}."]
+        if result.site.notes:
+            out += ["", *[f"- {note}" for note in result.site.notes]]
         out += [
             "",
-            f"| page | product req/s | floor req/s | ratio (≥ {THROUGHPUT_TARGET}) | "
-            "median ms product / floor | p99 ms product / floor | p99 ratio | non-200 |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| page | req/s product / floor | ratio (≥ {THROUGHPUT_TARGET}) | "
+            "worker CPU ms/req product / floor | CPU ratio | median ms product / floor | "
+            "p99 ms product / floor | p99 ratio | non-200 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for row in result.speed:
             c = row.comparison
@@ -477,10 +485,12 @@ def render(results: list[BackendResult], args: argparse.Namespace, skipped: list
             )
             verdict = "✅" if c.throughput_ratio >= THROUGHPUT_TARGET else "❌"
             out.append(
-                f"| {row.page} | {c.product_throughput:.0f} | {c.floor_throughput:.0f} | "
-                f"{fmt_ratio(c.throughput_ratio)} {verdict} | {fmt_ms(c.product_median_ms)} / "
-                f"{fmt_ms(c.floor_median_ms)} | {fmt_ms(c.product_p99_ms)} / "
-                f"{fmt_ms(c.floor_p99_ms)} | {fmt_ratio(c.p99_ratio)} | {bad} |"
+                f"| {row.page} | {c.product_throughput:.0f} / {c.floor_throughput:.0f} | "
+                f"{fmt_ratio(c.throughput_ratio)} {verdict} | {fmt_ms(c.product_cpu_ms)} / "
+                f"{fmt_ms(c.floor_cpu_ms)} | {fmt_ratio(c.cpu_ratio)} | "
+                f"{fmt_ms(c.product_median_ms)} / {fmt_ms(c.floor_median_ms)} | "
+                f"{fmt_ms(c.product_p99_ms)} / {fmt_ms(c.floor_p99_ms)} | "
+                f"{fmt_ratio(c.p99_ratio)} | {bad} |"
             )
         out += [
             "",
@@ -547,7 +557,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
+    # One INFO line per request (httpx) and per engine start (Piccolo) otherwise.
+    for name in ("httpx", "piccolo"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     results, skipped = [], []
     with tempfile.TemporaryDirectory(prefix="yh-bench-pages-") as tmp:

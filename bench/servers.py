@@ -243,6 +243,7 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    workers: int = 1
 
     @property
     def pid(self) -> int:
@@ -313,7 +314,7 @@ def serve(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        server = Server(name=name, url=url, process=process, log_path=log_path)
+        server = Server(name=name, url=url, process=process, log_path=log_path, workers=workers)
         try:
             _wait_healthy(server, health, startup_timeout)
             yield server
@@ -384,11 +385,9 @@ def proc_status(pid: int) -> dict[str, int]:
 
 
 def worker_pids(server: Server) -> list[int]:
-    """The processes that serve requests: uvicorn itself with one worker, else its children."""
+    """The processes that serve requests: uvicorn itself with one worker (it runs the app in
+    its own process), else its children (the workers, maybe plus an idle helper)."""
+    if server.workers == 1:
+        return [server.pid]
     children_file = Path(f"/proc/{server.pid}/task/{server.pid}/children")
-    try:
-        children = [int(p) for p in children_file.read_text().split()]
-    except OSError:
-        children = []
-    # With --workers N>1 uvicorn's supervisor spawns N workers (plus a resource tracker).
-    return children if children and len(children) > 1 else [server.pid]
+    return [int(p) for p in children_file.read_text().split()]
