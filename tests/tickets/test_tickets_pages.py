@@ -106,6 +106,7 @@ async def test_confirmed_ticket_page_shows_qr_schedule_venue_and_actions(client:
     assert f'href="/tickets/{reg["code"]}/cancel"' in html
     assert "Session 1" in html and "Session 2" in html and "Pendopo Dipokusumo" in html
     assert "tickets.css" in html
+    assert "every 60s" not in html  # only a waiting-list ticket polls
     assert " style=" not in html and "<script>" not in html  # strict CSP
 
 
@@ -127,6 +128,9 @@ async def test_waitlisted_ticket_shows_its_place_and_no_qr_anywhere(client: Clie
     assert "Dalam daftar tunggu" in html
     assert re.search(r"Nomor urut Anda di daftar tunggu\s*<strong>2</strong>", html)
     assert "<svg" not in html and "qr.png" not in html and "qr.svg" not in html
+    # the page looks for a promotion by itself (htmx), inside the actions the confirm box replaces
+    actions = html.split('id="ticket-actions"', 1)[1].split("</div>", 1)[0]
+    assert f'hx-get="/tickets/{second["code"]}" hx-trigger="every 60s"' in actions
     for path in ("qr.svg", "qr.png"):
         assert (await client.get(f"/tickets/{second['code']}/{path}")).status_code == 404
     body = (await client.get(f"/api/v1/tickets/{first['code']}")).json()
