@@ -20,7 +20,7 @@ def program(**extra: Any) -> dict[str, Any]:
         "slug": "kelas-kepemimpinan",
         "kind": "workshop",
         "title": "Kelas Kepemimpinan",
-        "summary": "Belajar memimpin; dengan koma, titik dan \"kutipan\"",
+        "summary": 'Belajar memimpin; dengan koma, titik dan "kutipan"',
         "venue": "Pendopo Dipokusumo",
         "kecamatan": "Purbalingga",
         "latitude": -7.3886,
@@ -35,15 +35,33 @@ def sessions() -> list[dict[str, Any]]:
     # 08:00–11:00 WIB on 5 Dec, then 19:30–21:00 WIB on 12 Dec (crosses midnight in UTC? no:
     # 12:30–14:00 UTC), then 06:00 WIB on 1 Jan 2027 = 23:00 UTC on 31 Dec 2026
     return [
-        {"id": 11, "position": 0, "title": "Sesi 1", "location": "Aula",
-         "starts_at": datetime(2026, 12, 5, 1, 0, tzinfo=UTC),
-         "ends_at": datetime(2026, 12, 5, 4, 0, tzinfo=UTC), "day": None},
-        {"id": 13, "position": 2, "title": "Sesi 3", "location": "",
-         "starts_at": datetime(2026, 12, 31, 23, 0, tzinfo=UTC),
-         "ends_at": datetime(2027, 1, 1, 1, 0, tzinfo=UTC), "day": None},
-        {"id": 12, "position": 1, "title": "Sesi 2", "location": "Lapangan",
-         "starts_at": datetime(2026, 12, 12, 12, 30, tzinfo=UTC),
-         "ends_at": datetime(2026, 12, 12, 14, 0, tzinfo=UTC), "day": None},
+        {
+            "id": 11,
+            "position": 0,
+            "title": "Sesi 1",
+            "location": "Aula",
+            "starts_at": datetime(2026, 12, 5, 1, 0, tzinfo=UTC),
+            "ends_at": datetime(2026, 12, 5, 4, 0, tzinfo=UTC),
+            "day": None,
+        },
+        {
+            "id": 13,
+            "position": 2,
+            "title": "Sesi 3",
+            "location": "",
+            "starts_at": datetime(2026, 12, 31, 23, 0, tzinfo=UTC),
+            "ends_at": datetime(2027, 1, 1, 1, 0, tzinfo=UTC),
+            "day": None,
+        },
+        {
+            "id": 12,
+            "position": 1,
+            "title": "Sesi 2",
+            "location": "Lapangan",
+            "starts_at": datetime(2026, 12, 12, 12, 30, tzinfo=UTC),
+            "ends_at": datetime(2026, 12, 12, 14, 0, tzinfo=UTC),
+            "day": None,
+        },
     ]
 
 
@@ -55,7 +73,9 @@ def test_one_event_per_session_at_the_right_wib_time() -> None:
     ics = program_ics(program(), sessions(), URL, "id")
     found = events(ics)
     assert [str(e["summary"]) for e in found] == [
-        "Kelas Kepemimpinan — Sesi 1", "Kelas Kepemimpinan — Sesi 2", "Kelas Kepemimpinan — Sesi 3",
+        "Kelas Kepemimpinan — Sesi 1",
+        "Kelas Kepemimpinan — Sesi 2",
+        "Kelas Kepemimpinan — Sesi 3",
     ]
     starts = [e.decoded("dtstart") for e in found]
     assert starts == [
@@ -101,8 +121,9 @@ def test_a_change_raises_the_sequence_so_calendars_update() -> None:
     before = events(program_ics(program(), sessions(), URL, "id"))[0]
     moved = sessions()
     moved[0]["starts_at"] += timedelta(hours=1)
-    after = events(program_ics(program(updated_at=datetime(2026, 11, 20, tzinfo=UTC)), moved,
-                               URL, "id"))[0]
+    after = events(
+        program_ics(program(updated_at=datetime(2026, 11, 20, tzinfo=UTC)), moved, URL, "id")
+    )[0]
     assert after["uid"] == before["uid"]
     assert int(after["sequence"]) > int(before["sequence"])
     assert after.decoded("dtstart") == datetime(2026, 12, 5, 9, 0, tzinfo=WIB)
@@ -110,8 +131,14 @@ def test_a_change_raises_the_sequence_so_calendars_update() -> None:
 
 def test_cancelled_ticket_or_program_gives_cancelled_events_without_alarms() -> None:
     for ics in (
-        program_ics(program(), sessions(), URL, "en", status="cancelled",
-                    changed_at=datetime(2026, 11, 25, tzinfo=UTC)),
+        program_ics(
+            program(),
+            sessions(),
+            URL,
+            "en",
+            status="cancelled",
+            changed_at=datetime(2026, 11, 25, tzinfo=UTC),
+        ),
         program_ics(program(status="cancelled"), sessions(), URL, "en"),
     ):
         for event in events(ics):
@@ -119,8 +146,14 @@ def test_cancelled_ticket_or_program_gives_cancelled_events_without_alarms() -> 
             assert event.walk("VALARM") == []
             assert str(event["summary"]).startswith("Cancelled: ")
     live = int(events(program_ics(program(), sessions(), URL, "en"))[0]["sequence"])
-    cancelled_ics = program_ics(program(), sessions(), URL, "en", status="cancelled",
-                                changed_at=datetime(2026, 11, 25, tzinfo=UTC))
+    cancelled_ics = program_ics(
+        program(),
+        sessions(),
+        URL,
+        "en",
+        status="cancelled",
+        changed_at=datetime(2026, 11, 25, tzinfo=UTC),
+    )
     cancelled = int(events(cancelled_ics)[0]["sequence"])
     assert cancelled > live
 
@@ -133,24 +166,40 @@ def test_waiting_list_events_are_tentative() -> None:
 def test_tour_stops_are_named_by_day_in_the_language() -> None:
     tour = program(kind="tour", title="Wisata Desa")
     stops = [
-        {"id": 1, "position": 0, "title": "Desa Wisata Serang", "location": "Karangreja", "day": 1,
-         "starts_at": datetime(2026, 12, 5, 0, 30, tzinfo=UTC),
-         "ends_at": datetime(2026, 12, 5, 2, 0, tzinfo=UTC)},
-        {"id": 2, "position": 1, "title": "Museum Wayang", "location": "", "day": 2,
-         "starts_at": datetime(2026, 12, 6, 2, 0, tzinfo=UTC),
-         "ends_at": datetime(2026, 12, 6, 3, 0, tzinfo=UTC)},
+        {
+            "id": 1,
+            "position": 0,
+            "title": "Desa Wisata Serang",
+            "location": "Karangreja",
+            "day": 1,
+            "starts_at": datetime(2026, 12, 5, 0, 30, tzinfo=UTC),
+            "ends_at": datetime(2026, 12, 5, 2, 0, tzinfo=UTC),
+        },
+        {
+            "id": 2,
+            "position": 1,
+            "title": "Museum Wayang",
+            "location": "",
+            "day": 2,
+            "starts_at": datetime(2026, 12, 6, 2, 0, tzinfo=UTC),
+            "ends_at": datetime(2026, 12, 6, 3, 0, tzinfo=UTC),
+        },
     ]
     indonesian = [str(e["summary"]) for e in events(program_ics(tour, stops, URL, "id"))]
-    assert indonesian == ["Wisata Desa — Hari ke-1: Desa Wisata Serang",
-                          "Wisata Desa — Hari ke-2: Museum Wayang"]
+    assert indonesian == [
+        "Wisata Desa — Hari ke-1: Desa Wisata Serang",
+        "Wisata Desa — Hari ke-2: Museum Wayang",
+    ]
     english = [str(e["summary"]) for e in events(program_ics(tour, stops, URL, "en"))]
     assert english[0] == "Wisata Desa — Day 1: Desa Wisata Serang"
     assert "Tiket Anda" in str(events(program_ics(tour, stops, URL, "id"))[0]["description"])
 
 
 def test_hostile_text_stays_inside_its_property() -> None:
-    hostile = program(title="Evil\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:injected",
-                      summary="{{7*7}} <b>x</b> =cmd|' /C calc'!A0 ꦥꦸꦂꦧꦭꦶꦁꦒ 🎉")
+    hostile = program(
+        title="Evil\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:injected",
+        summary="{{7*7}} <b>x</b> =cmd|' /C calc'!A0 ꦥꦸꦂꦧꦭꦶꦁꦒ 🎉",
+    )
     ics = program_ics(hostile, sessions()[:1], URL, "id")
     found = events(ics)
     assert len(found) == 1

@@ -20,8 +20,13 @@ def rotate(data_dir: Path) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name("youth-hub")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "youth_hub.cli"]
     return subprocess.run(
-        [*command, "keys", "rotate"], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=60, check=False,
+        [*command, "keys", "rotate"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

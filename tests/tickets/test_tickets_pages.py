@@ -15,7 +15,7 @@ import zxingcpp
 from icalendar import Calendar
 from PIL import Image
 
-from tests.factories import make_program, make_registration
+from tests.factories import make_program, make_registration, make_staff
 from youth_hub.catalog.tables import Program
 from youth_hub.registration import register_participant
 from youth_hub.registration.tables import Registration
@@ -71,7 +71,9 @@ async def csrf_post(client: Client, code: str, **headers: str) -> Any:
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
     assert token, "the confirmation form carries the CSRF token"
     return await client.post(
-        f"/tickets/{code}/cancel", data={"_csrf_token": token.group(1)}, headers=headers,
+        f"/tickets/{code}/cancel",
+        data={"_csrf_token": token.group(1)},
+        headers=headers,
         follow_redirects=False,
     )
 
@@ -86,7 +88,8 @@ async def status_of(code: str) -> str:
 
 
 async def test_confirmed_ticket_page_shows_qr_schedule_venue_and_actions(client: Client) -> None:
-    program = await make_program(title="Kelas Kepemimpinan Pemuda", sessions=2)
+    organiser = await make_staff("organiser", name="Dr. Sri Wahyuni")
+    program = await make_program(title="Kelas Kepemimpinan Pemuda", sessions=2, organiser=organiser)
     reg = await make_registration(program, full_name="Ayu Lestari")
     response = await client.get(f"/tickets/{reg['code']}")
     assert response.status_code == 200
@@ -105,6 +108,7 @@ async def test_confirmed_ticket_page_shows_qr_schedule_venue_and_actions(client:
     assert f"/tickets/{reg['code']}/event.ics" in html
     assert f'href="/tickets/{reg["code"]}/cancel"' in html
     assert "Session 1" in html and "Session 2" in html and "Pendopo Dipokusumo" in html
+    assert "Penyelenggara" in html and "Dr. Sri Wahyuni" in html
     assert "tickets.css" in html
     assert "every 60s" not in html  # only a waiting-list ticket polls
     assert " style=" not in html and "<script>" not in html  # strict CSP
@@ -173,8 +177,9 @@ async def test_tour_ticket_shows_the_itinerary_by_day(client: Client) -> None:
 
 
 async def test_names_are_shown_escaped(client: Client) -> None:
-    reg = await make_registration(await make_program(),
-                                  full_name="<script>alert(1)</script> {{7*7}} ꦄꦪꦸ 🎉")
+    reg = await make_registration(
+        await make_program(), full_name="<script>alert(1)</script> {{7*7}} ꦄꦪꦸ 🎉"
+    )
     html = (await client.get(f"/tickets/{reg['code']}")).text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; {{7*7}} ꦄꦪꦸ 🎉" in html
@@ -191,8 +196,13 @@ async def test_htmx_request_gets_the_ticket_fragment(client: Client) -> None:
 
 @pytest.mark.parametrize("code", HOSTILE_CODES)
 async def test_unknown_or_hostile_codes_are_404_everywhere(client: Client, code: str) -> None:
-    for path in (f"/tickets/{code}", f"/tickets/{code}/qr.svg", f"/tickets/{code}/qr.png",
-                 f"/tickets/{code}/event.ics", f"/tickets/{code}/cancel"):
+    for path in (
+        f"/tickets/{code}",
+        f"/tickets/{code}/qr.svg",
+        f"/tickets/{code}/qr.png",
+        f"/tickets/{code}/event.ics",
+        f"/tickets/{code}/cancel",
+    ):
         response = await client.get(path)
         assert response.status_code == 404, path
         assert "Traceback" not in response.text
@@ -235,8 +245,9 @@ async def test_qr_images_decode_to_the_signed_text(client: Client, settings: Set
 
 async def test_event_ics_has_each_session_in_wib_with_an_alarm(client: Client) -> None:
     start = datetime(2027, 2, 6, 1, 30, tzinfo=UTC)  # 08:30 WIB
-    program = await make_program(title="Klinik Bulu Tangkis", kind="sport", starts_at=start,
-                                 sessions=3)
+    program = await make_program(
+        title="Klinik Bulu Tangkis", kind="sport", starts_at=start, sessions=3
+    )
     reg = await make_registration(program)
     response = await client.get(f"/tickets/{reg['code']}/event.ics")
     assert response.status_code == 200
@@ -292,16 +303,22 @@ async def test_api_checkins_come_from_registered_providers(client: Client) -> No
     reg = await make_registration(await make_program())
 
     async def provider(registration: Any) -> list[dict[str, Any]]:
-        return [{"session_id": 1, "checked_in_at": "2026-12-05T08:01:00+07:00",
-                 "registration": registration["id"]}]
+        return [
+            {
+                "session_id": 1,
+                "checked_in_at": "2026-12-05T08:01:00+07:00",
+                "registration": registration["id"],
+            }
+        ]
 
     register_checkins_provider(provider)
     try:
         body = (await client.get(f"/api/v1/tickets/{reg['code']}")).json()
     finally:
         unregister_checkins_provider(provider)
-    assert body["checkins"] == [{"session_id": 1, "checked_in_at": "2026-12-05T08:01:00+07:00",
-                                 "registration": reg["id"]}]
+    assert body["checkins"] == [
+        {"session_id": 1, "checked_in_at": "2026-12-05T08:01:00+07:00", "registration": reg["id"]}
+    ]
 
 
 async def test_api_cancel_promotes_the_first_waiting(client: Client) -> None:
@@ -351,24 +368,32 @@ async def test_cancel_through_the_page_asks_first_then_cancels_with_csrf(client:
     assert "Tiket ini sudah dibatalkan." in page.text
 
     # a second tap (or a reload of the form) is harmless: back to the cancelled ticket
-    assert (await client.get(f"/tickets/{holder.code}/cancel",
-                             follow_redirects=False)).status_code == 303
-    token = re.search(r'name="_csrf_token" value="([^"]+)"',
-                      (await client.get(f"/tickets/{waiting.code}/cancel")).text)
+    assert (
+        await client.get(f"/tickets/{holder.code}/cancel", follow_redirects=False)
+    ).status_code == 303
+    token = re.search(
+        r'name="_csrf_token" value="([^"]+)"',
+        (await client.get(f"/tickets/{waiting.code}/cancel")).text,
+    )
     assert token
-    replay = await client.post(f"/tickets/{holder.code}/cancel",
-                               data={"_csrf_token": token.group(1)}, follow_redirects=False)
+    replay = await client.post(
+        f"/tickets/{holder.code}/cancel",
+        data={"_csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
     assert replay.status_code == 303
 
 
 async def test_cancel_without_csrf_token_is_refused_and_changes_nothing(client: Client) -> None:
     reg = await make_registration(await make_program())
-    response = await client.post(f"/tickets/{reg['code']}/cancel", data={},
-                                 follow_redirects=False)
+    response = await client.post(f"/tickets/{reg['code']}/cancel", data={}, follow_redirects=False)
     assert response.status_code == 403
     assert await status_of(reg["code"]) == "confirmed"
-    forged = await client.post(f"/tickets/{reg['code']}/cancel",
-                               data={"_csrf_token": "forged-token-value"}, follow_redirects=False)
+    forged = await client.post(
+        f"/tickets/{reg['code']}/cancel",
+        data={"_csrf_token": "forged-token-value"},
+        follow_redirects=False,
+    )
     assert forged.status_code == 403
     assert await status_of(reg["code"]) == "confirmed"
 
@@ -393,12 +418,13 @@ async def test_cancel_with_htmx_swaps_the_ticket_in_place(client: Client) -> Non
 
 async def test_signed_in_staff_cancels_their_own_ticket_like_anyone(client: Client) -> None:
     # the code is the authority; an unrelated Bearer token must not turn it into a 404
-    from tests.factories import make_staff, make_token
+    from tests.factories import make_token
 
     token = await make_token(await make_staff("organiser"))
     reg = await make_registration(await make_program())
-    response = await client.post(f"/api/v1/tickets/{reg['code']}/cancel",
-                                 headers={"Authorization": f"Bearer {token}"})
+    response = await client.post(
+        f"/api/v1/tickets/{reg['code']}/cancel", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200
     assert await status_of(reg["code"]) == "cancelled"
 

@@ -120,9 +120,9 @@ def test_svg_path_draws_exactly_the_modules(text: str) -> None:
 
 
 def test_svg_label_and_class_are_escaped(text: str) -> None:
-    svg = qr_svg(text, label='<script>"&\'', css_class='x" onload="alert(1)')
+    svg = qr_svg(text, label="<script>\"&'", css_class='x" onload="alert(1)')
     root = ET.fromstring(svg)
-    assert root.attrib["aria-label"] == '<script>"&\''
+    assert root.attrib["aria-label"] == "<script>\"&'"
     assert root.attrib["class"] == 'x" onload="alert(1)'
     assert "onload" not in root.attrib
 

@@ -51,9 +51,7 @@ def test_signing_is_deterministic(data_dir: Path) -> None:
     assert sign_ticket(data_dir, 5, 6) == sign_ticket(data_dir, 5, 6)
 
 
-def test_every_flipped_bit_of_payload_and_signature_is_refused(
-    data_dir: Path, ticket: str
-) -> None:
+def test_every_flipped_bit_of_payload_and_signature_is_refused(data_dir: Path, ticket: str) -> None:
     prefix, payload, signature = ticket.split(".")
     for part_index, part in ((1, payload), (2, signature)):
         raw = unb64(part)
@@ -73,7 +71,7 @@ def test_every_changed_character_is_refused(data_dir: Path, ticket: str) -> None
         if char == ".":
             continue
         other = alphabet[(alphabet.find(char) + 1) % len(alphabet)] if char in alphabet else "A"
-        damaged = ticket[:position] + other + ticket[position + 1:]
+        damaged = ticket[:position] + other + ticket[position + 1 :]
         with pytest.raises(InvalidTicket):
             verify_ticket(data_dir, damaged)
 
@@ -105,7 +103,7 @@ def test_every_truncation_is_refused(data_dir: Path, ticket: str) -> None:
         lambda t: "YH1..",
         lambda t: "YH1",
         lambda t: "<script>alert(1)</script>",
-        lambda t: "=HYPERLINK(\"http://evil\")",
+        lambda t: '=HYPERLINK("http://evil")',
     ],
 )
 def test_malformed_texts_are_refused(data_dir: Path, ticket: str, make) -> None:  # type: ignore[no-untyped-def]
@@ -180,7 +178,7 @@ def test_any_single_character_change_is_refused(
     data_dir: Path, ticket: str, position: int, replacement: str
 ) -> None:
     position %= len(ticket)
-    damaged = ticket[:position] + replacement + ticket[position + 1:]
+    damaged = ticket[:position] + replacement + ticket[position + 1 :]
     if damaged.strip() == ticket:
         return  # replacing nothing, or only the tolerated surrounding whitespace
     with pytest.raises(InvalidTicket):

@@ -53,8 +53,11 @@ def _line(value: Any) -> str:
 
 
 def _location(program: Mapping[str, Any], session: Mapping[str, Any]) -> str:
-    parts = [_line(session.get("location")), _line(program.get("venue")),
-             _line(program.get("kecamatan"))]
+    parts = [
+        _line(session.get("location")),
+        _line(program.get("venue")),
+        _line(program.get("kecamatan")),
+    ]
     seen: list[str] = []
     for part in parts:
         if part and part not in seen:
@@ -66,8 +69,10 @@ def _summary(program: Mapping[str, Any], session: Mapping[str, Any], count: int)
     title = _line(program.get("title"))
     part = _line(session.get("title"))
     if program.get("kind") == "tour" and session.get("day"):
-        part = _("Day %(day)s: %(stop)s", day=session["day"], stop=part) if part else _(
-            "Day %(day)s", day=session["day"]
+        part = (
+            _("Day %(day)s: %(stop)s", day=session["day"], stop=part)
+            if part
+            else _("Day %(day)s", day=session["day"])
         )
     if count == 1 and not part:
         return title

@@ -37,10 +37,12 @@ def _settings(request: Request[Any, Any, Any]) -> Settings:
     return settings
 
 
-async def _ticket_or_404(request: Request[Any, Any, Any], code: str, *,
-                         with_checkins: bool = False) -> Ticket:
-    ticket = await load_ticket(code, data_dir=_settings(request).data_dir,
-                               with_checkins=with_checkins)
+async def _ticket_or_404(
+    request: Request[Any, Any, Any], code: str, *, with_checkins: bool = False
+) -> Ticket:
+    ticket = await load_ticket(
+        code, data_dir=_settings(request).data_dir, with_checkins=with_checkins
+    )
     if ticket is None:
         raise NotFoundException()
     return ticket
@@ -50,7 +52,9 @@ def _map_url(program: dict[str, Any]) -> str | None:
     lat, lon = program.get("latitude"), program.get("longitude")
     if lat is None or lon is None:
         return None
-    return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=16/{lat:.6f}/{lon:.6f}"
+    return (
+        f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=16/{lat:.6f}/{lon:.6f}"
+    )
 
 
 def _context(ticket: Ticket) -> dict[str, Any]:
@@ -69,8 +73,12 @@ def _context(ticket: Ticket) -> dict[str, Any]:
 
 def _ticket_page(request: Request[Any, Any, Any], ticket: Ticket, **headers: str) -> Template:
     return page_or_fragment(
-        request, "tickets/ticket.html", "tickets/_ticket.html", _context(ticket),
-        private=True, headers=headers or None,
+        request,
+        "tickets/ticket.html",
+        "tickets/_ticket.html",
+        _context(ticket),
+        private=True,
+        headers=headers or None,
     )
 
 
@@ -81,11 +89,12 @@ async def ticket_page(request: Request[Any, Any, Any], code: FromPath[str]) -> T
 
 @get("/tickets/{code:str}/cancel", include_in_schema=False)
 async def cancel_confirm(request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
-    """"Are you sure?" — GET never changes anything (links in emails are followed by scanners)."""
+    """ "Are you sure?" — GET never changes anything (links in emails are followed by scanners)."""
     ticket = await _ticket_or_404(request, code)
     if ticket.status == "cancelled":
-        return Redirect(path=f"/tickets/{ticket.code}", status_code=HTTP_303_SEE_OTHER,
-                        headers=PRIVATE_HEADERS)
+        return Redirect(
+            path=f"/tickets/{ticket.code}", status_code=HTTP_303_SEE_OTHER, headers=PRIVATE_HEADERS
+        )
     return page_or_fragment(
         request, "tickets/cancel.html", "tickets/_cancel.html", _context(ticket), private=True
     )
@@ -104,8 +113,9 @@ async def cancel_submit(request: Request[Any, Any, Any], code: FromPath[str]) ->
     if is_fragment_request(request):
         # htmx swaps the ticket in place; the address bar returns to the ticket itself.
         return _ticket_page(request, ticket, **{"HX-Replace-Url": f"/tickets/{ticket.code}"})
-    return Redirect(path=f"/tickets/{ticket.code}", status_code=HTTP_303_SEE_OTHER,
-                    headers=PRIVATE_HEADERS)
+    return Redirect(
+        path=f"/tickets/{ticket.code}", status_code=HTTP_303_SEE_OTHER, headers=PRIVATE_HEADERS
+    )
 
 
 @get("/tickets/{code:str}/qr.svg", include_in_schema=False)
@@ -164,19 +174,26 @@ async def ticket_ics(request: Request[Any, Any, Any], code: FromPath[str]) -> Re
 
 
 @get("/api/v1/tickets/{code:str}", tags=["tickets"], summary="A ticket, for its holder")
-async def api_ticket(request: Request[Any, Any, Any],
-                     code: FromPath[str]) -> Response[dict[str, Any]]:
+async def api_ticket(
+    request: Request[Any, Any, Any], code: FromPath[str]
+) -> Response[dict[str, Any]]:
     """`qr` is null unless the ticket is confirmed; `checkins` is filled by the checkin domain
     through `youth_hub.tickets.register_checkins_provider`."""
     ticket = await _ticket_or_404(request, code, with_checkins=True)
-    return Response(ticket_json(ticket, base_url=_settings(request).base_url),
-                    headers=PRIVATE_HEADERS)
+    return Response(
+        ticket_json(ticket, base_url=_settings(request).base_url), headers=PRIVATE_HEADERS
+    )
 
 
-@post("/api/v1/tickets/{code:str}/cancel", tags=["tickets"], status_code=HTTP_200_OK,
-      summary="Cancel a ticket; the first on the waiting list is promoted")
-async def api_cancel(request: Request[Any, Any, Any],
-                     code: FromPath[str]) -> Response[dict[str, Any]]:
+@post(
+    "/api/v1/tickets/{code:str}/cancel",
+    tags=["tickets"],
+    status_code=HTTP_200_OK,
+    summary="Cancel a ticket; the first on the waiting list is promoted",
+)
+async def api_cancel(
+    request: Request[Any, Any, Any], code: FromPath[str]
+) -> Response[dict[str, Any]]:
     if not valid_code(code):
         raise NotFoundException()
     ticket = await _ticket_or_404(request, code)

@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from youth_hub.catalog.tables import Program, ProgramSession
 from youth_hub.tickets.calendar import program_ics
 from youth_hub.tickets.signing import sign_ticket
 
@@ -81,39 +80,35 @@ def valid_code(code: str) -> bool:
     return bool(CODE_PATTERN.fullmatch(code))
 
 
-def _program_id(registration: Mapping[str, Any]) -> int:
-    ref = registration.get("program")
-    if ref is None:
-        ref = registration.get("program_id")
-    if isinstance(ref, Mapping):
-        ref = ref.get("id")
-    return int(ref)  # type: ignore[arg-type]
+async def program_with_sessions(
+    registration: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ticket's program and its sessions (by position), through catalog's own reader."""
+    from youth_hub.catalog import get_program_detail
+
+    detail = await get_program_detail(str(registration.get("program_slug") or ""))
+    # A draft again (catalog hides it) or a race with a delete: the ticket is not shown.
+    if detail is None or detail["id"] != registration.get("program"):
+        raise LookupError(registration.get("program"))
+    sessions = list(detail.get("sessions") or [])
+    return detail, sessions
 
 
-async def program_with_sessions(program_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    program = await Program.select().where(Program.id == program_id).first().run()
-    if program is None:  # cascade delete makes this impossible short of a race; treat as gone
-        raise LookupError(program_id)
-    sessions = (
-        await ProgramSession.select()
-        .where(ProgramSession.program == program_id)
-        .order_by(ProgramSession.starts_at)
-        .order_by(ProgramSession.position)
-        .run()
-    )
-    return program, sessions
-
-
-def qr_text_for(data_dir: Path, registration: Mapping[str, Any],
-                program: Mapping[str, Any]) -> str | None:
+def qr_text_for(
+    data_dir: Path, registration: Mapping[str, Any], program: Mapping[str, Any]
+) -> str | None:
     """The signed QR text, only for a confirmed ticket of a program that still takes place."""
     if registration.get("status") != "confirmed" or program.get("status") == "cancelled":
         return None
     return sign_ticket(data_dir, int(registration["id"]), int(program["id"]))
 
 
-async def load_ticket(code: str, *, data_dir: Path | None, with_checkins: bool = False,
-                      ) -> Ticket | None:
+async def load_ticket(
+    code: str,
+    *,
+    data_dir: Path | None,
+    with_checkins: bool = False,
+) -> Ticket | None:
     """Everything a ticket page or API answer shows; None for an unknown or malformed code.
     Without `data_dir` no QR text is signed (callers that only need the schedule)."""
     from youth_hub.registration import get_registration, waitlist_position
@@ -124,7 +119,7 @@ async def load_ticket(code: str, *, data_dir: Path | None, with_checkins: bool =
     if registration is None:
         return None
     try:
-        program, sessions = await program_with_sessions(_program_id(registration))
+        program, sessions = await program_with_sessions(registration)
     except LookupError:
         return None
     status = str(registration.get("status"))
@@ -162,19 +157,27 @@ async def cancel_ticket(code: str, *, base_url: str) -> dict[str, Any]:
     return await cancel_registration(code, base_url=base_url, actor=None)
 
 
-async def ticket_calendar(code: str, *, base_url: str, language: str = "id",
-                          timezone: str = "Asia/Jakarta") -> bytes | None:
+async def ticket_calendar(
+    code: str, *, base_url: str, language: str = "id", timezone: str = "Asia/Jakarta"
+) -> bytes | None:
     """The ICS file of a ticket (what `/tickets/{code}/event.ics` serves), for emails."""
     ticket = await load_ticket(code, data_dir=None)
     if ticket is None:
         return None
-    return program_ics(ticket.program, ticket.sessions, f"{base_url}/tickets/{ticket.code}",
-                       language, status=ticket.status, changed_at=ticket.changed_at,
-                       timezone=timezone)
+    return program_ics(
+        ticket.program,
+        ticket.sessions,
+        f"{base_url}/tickets/{ticket.code}",
+        language,
+        status=ticket.status,
+        changed_at=ticket.changed_at,
+        timezone=timezone,
+    )
 
 
-def schedule_groups(program: Mapping[str, Any],
-                    sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def schedule_groups(
+    program: Mapping[str, Any], sessions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Sessions grouped for display: a tour's stops by day, other kinds as one group."""
     if program.get("kind") != "tour":
         return [{"day": None, "items": sessions}] if sessions else []
