@@ -24,7 +24,7 @@ from youth_hub.catalog.forms import (
     parse_form,
 )
 from youth_hub.i18n import gettext as _
-from youth_hub.web import ValidationFailed, page_or_fragment
+from youth_hub.web import ValidationFailed, is_fragment_request, page_or_fragment
 from youth_hub.web.formats import display_timezone
 
 
@@ -123,6 +123,7 @@ async def catalogue(
         "pages": pages,
         "prev_url": page_url(filters.page - 1) if filters.page > 1 else None,
         "next_url": page_url(filters.page + 1) if filters.page < pages else None,
+        "fragment": is_fragment_request(request),
     }
     return page_or_fragment(
         request, "catalog/catalogue.html", "catalog/_results.html", context,
