@@ -52,6 +52,24 @@ async function assetCacheFirst(request) {
   return response;
 }
 
+/* The page asks to keep itself on first load: that navigation happened before this worker
+   was in control, so the fetch handler never saw it. */
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type !== "keep-page" || typeof data.url !== "string") { return; }
+  var url = new URL(data.url, self.location.origin);
+  if (url.origin !== self.location.origin || url.pathname !== "/scan") { return; }
+  event.waitUntil(
+    Promise.all([caches.open(YH_CACHE), fetch(url.href, { credentials: "same-origin" })])
+      .then(function (both) {
+        var response = both[1];
+        if (response.ok && !response.redirected) { return both[0].put(url.href, response); }
+        return undefined;
+      })
+      .catch(function () { /* offline already: the next online visit keeps it */ })
+  );
+});
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") { return; }

@@ -564,7 +564,12 @@
   setInterval(refreshBundle, BUNDLE_EVERY_MS);
 
   if ("serviceWorker" in navigator && app.dataset.sw) {
-    navigator.serviceWorker.register(app.dataset.sw, { scope: "/scan" }).catch(function () {
+    navigator.serviceWorker.register(app.dataset.sw, { scope: "/scan" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (registration) {
+      var page = location.pathname === "/scan" ? location.href : "/scan?program=" + encodeURIComponent(programSlug);
+      if (registration.active) { registration.active.postMessage({ type: "keep-page", url: page }); }
+    }).catch(function () {
       /* no offline page shell; scanning on this open page still works offline */
     });
   }
