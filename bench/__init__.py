@@ -8,6 +8,7 @@ import os
 import platform
 import re
 import sqlite3
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,13 +69,38 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def product_revision() -> str:
+    """The commit measured: git's, or a REVISION file in an exported tree (see README)."""
+    root = BENCH_DIR.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        return f"commit {out}" + (" with uncommitted changes in the tree" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    revision = root / "REVISION"
+    return f"commit {revision.read_text().strip()}" if revision.exists() else "unknown revision"
+
+
 def machine_summary() -> str:
-    """One line for RESULTS.md: when, on what, with which software."""
+    """One line for RESULTS.md: when, what, on what, with which software."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
-        f"{when}; {cores} cores ({cpu_model()}), shared with other work; "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+        f"{when}, {product_revision()}; {cores} cores ({cpu_model()}), shared with other "
+        f"work; Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
     )
 
 
