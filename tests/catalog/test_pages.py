@@ -126,7 +126,7 @@ async def test_program_page_shows_what_a_participant_needs(client: Any) -> None:
     assert "6 dari 10" in html  # seats left of capacity
     assert "Olahraga Akademik" in html
     assert "Sab, 5 Jan 2030, 09.00 WIB" in html  # 02:00 UTC in WIB
-    assert "openstreetmap.org/?mlat=-7.388700&amp;mlon=109.363700" in html
+    assert "openstreetmap.org/?mlat=-7.38870&amp;mlon=109.36370" in html
     assert f'href="/programs/{program["slug"]}/register"' in html and ">Daftar<" in html
     assert "Jadwal" in html and "Session 2" in html
     english = (await client.get(f"/programs/{program['slug']}?lang=en")).text

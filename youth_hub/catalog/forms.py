@@ -112,7 +112,7 @@ def form_from_detail(detail: Mapping[str, Any]) -> ProgramForm:
         if isinstance(value, datetime):
             return local_input(value)
         if isinstance(value, float):
-            return f"{value:.6f}".rstrip("0").rstrip(".")
+            return f"{value:.5f}".rstrip("0").rstrip(".")
         return str(value)
 
     values = {name: text(detail.get(name)) for name in TEXT_FIELDS if name != "topics"}

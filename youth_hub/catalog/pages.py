@@ -57,8 +57,8 @@ def map_url(program: dict[str, Any]) -> str:
     """OpenStreetMap at the coordinates, else a search for the venue in Purbalingga."""
     lat, lon = program.get("latitude"), program.get("longitude")
     if lat is not None and lon is not None:
-        return (f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}"
-                f"#map=16/{lat:.6f}/{lon:.6f}")
+        return (f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}"
+                f"#map=16/{lat:.5f}/{lon:.5f}")
     place = ", ".join(p for p in (program.get("venue"), program.get("kecamatan"),
                                   "Purbalingga") if p)
     return "https://www.openstreetmap.org/search?query=" + quote(place)

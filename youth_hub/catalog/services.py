@@ -90,6 +90,15 @@ async def unique_slug(title: str) -> str:
     return f"{base}-{n}"
 
 
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
+
+
+def is_slug(text: str) -> bool:
+    """Could this be one of our slugs? Anything else is not found, without asking the
+    database (a NUL byte, say, would make PostgreSQL fail)."""
+    return bool(_SLUG_RE.match(text))
+
+
 def _is_unique_violation(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.IntegrityError):
         return "UNIQUE" in str(exc)
@@ -145,7 +154,8 @@ async def _load_for_change(user: CurrentUser | None, slug: str) -> dict[str, Any
     """The program row if `user` may change it. Someone who may not even see it (a draft of
     another organiser) gets 404, as if it did not exist; a public one, 403."""
     editor = _require_editor(user)
-    row = await Program.select().where(Program.slug == slug[:200]).first().run()
+    row = await Program.select().where(Program.slug == slug).first().run() if is_slug(
+        slug) else None
     if row is None:
         raise program_not_found()
     if not may_manage(editor, row):
@@ -533,6 +543,10 @@ async def _attach(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ).order_by(ProgramTopic.id).run():
             topics[t["program"]].append(t["topic"])
     for row in rows:
+        for name in ("latitude", "longitude"):
+            if row.get(name) is not None:
+                # Stored as 4-byte floats on PostgreSQL: 5 decimals (about a metre) are exact.
+                row[name] = round(float(row[name]), 5)
         row["topics"] = topics.get(row["id"], [])
         row["seats_left"] = max(int(row["capacity"]) - int(row["seats_taken"]), 0)
         row["organiser_name"] = row.pop("organiser.name", None) or ""
@@ -585,8 +599,10 @@ async def get_program_detail(slug: str, user: CurrentUser | None = None
                              ) -> dict[str, Any] | None:
     """One program with its sessions (or itinerary stops), topics and seats left; None when
     it does not exist or is a draft `user` may not manage."""
+    if not is_slug(slug):
+        return None
     row = await Program.select(*Program.all_columns(), Program.organiser.name).where(
-        Program.slug == slug[:200]
+        Program.slug == slug
     ).first().run()
     if row is None or (row["status"] == "draft" and not may_manage(user, row)):
         return None
