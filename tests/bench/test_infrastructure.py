@@ -41,9 +41,11 @@ def test_floor_endpoints_through_the_load_generator(database_url: str, tmp_path:
                 warmup=2,
                 check=keep,
                 label="page",
+                server_pids=servers.worker_pids(floor),
             )
         )
         assert page.requests == 10 and page.statuses == Counter({200: 10})
+        assert page.server_cpu_s >= 0 and not math.isnan(page.server_cpu_ms_per_request)
         assert page.errors == 0 and not math.isnan(page.p99_ms)
         assert all(b"Program workshop 1" in body for body in bodies)
 
