@@ -41,8 +41,8 @@ lint: install-test ## ruff and mypy
 	$(BIN)/ruff format --check youth_hub tests bench
 	$(BIN)/mypy youth_hub
 
-bench: install-test ## run the benchmarks by hand; figures go to bench/RESULTS.md
-	$(BIN)/python -m bench.run_all
+bench: install-test ## run the benchmarks by hand (BENCH=pages,memory for some); figures go to bench/RESULTS.md
+	$(BIN)/python -m bench.run_all $(if $(BENCH),--only $(BENCH))
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) data .pytest_cache
