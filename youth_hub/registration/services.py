@@ -9,10 +9,12 @@ the program row also serialises everything that moves seats of that program.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
 import sqlite3
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -42,6 +44,7 @@ from youth_hub.registration.validators import (
     RegistrationInput,
     age_on,
     clean_email,
+    clean_phone,
     validate_registration,
 )
 from youth_hub.web.errors import DomainError, FieldError, ValidationFailed
@@ -60,16 +63,18 @@ _KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 # Raw where the query builder cannot say it (arithmetic in SET, RETURNING of other columns,
 # upserts); `{}` placeholders become `?` or `$n` for the engine.
 
-# A seat only when nobody waits: a seat freed by a bigger capacity goes to the waiting list.
-_TAKE_SEAT = (
-    "UPDATE catalog_program SET seats_taken = seats_taken + 1 "
-    "WHERE id = {} AND status = 'published' AND seats_taken < capacity AND waitlist_taken = 0 "
-    "RETURNING id"
-)
-_TAKE_WAITLIST_PLACE = (
-    "UPDATE catalog_program SET waitlist_taken = waitlist_taken + 1 "
-    "WHERE id = {} AND status = 'published' "
-    "AND (waitlist_limit IS NULL OR waitlist_taken < waitlist_limit) "
+# One conditional UPDATE decides: a seat when one is free and nobody waits (a seat freed by a
+# bigger capacity goes to the waiting list first), else a place on the waiting list while it
+# has room, else nothing (full, or no longer published). SET sees the old row on both
+# databases; the new row tells which it was: waitlist_taken stays 0 only when a seat was taken.
+_TAKE_PLACE = (
+    "UPDATE catalog_program SET "
+    "seats_taken = seats_taken + CASE WHEN seats_taken < capacity AND waitlist_taken = 0 "
+    "THEN 1 ELSE 0 END, "
+    "waitlist_taken = waitlist_taken + CASE WHEN seats_taken < capacity AND waitlist_taken = 0 "
+    "THEN 0 ELSE 1 END "
+    "WHERE id = {} AND status = 'published' AND ((seats_taken < capacity AND waitlist_taken = 0) "
+    "OR waitlist_limit IS NULL OR waitlist_taken < waitlist_limit) "
     "RETURNING seats_taken, capacity, waitlist_taken"
 )
 _NEXT_WAITLIST_SEQ = (
@@ -77,6 +82,21 @@ _NEXT_WAITLIST_SEQ = (
     "ON CONFLICT (program) DO UPDATE "
     "SET last_seq = registration_waitlist_counter.last_seq + 1 "
     "RETURNING last_seq"
+)
+# PostgreSQL only (SQLite has no data-modifying CTEs): the same decision, the next waiting-list
+# number and the registration's place in one round trip, so the program row's lock, which
+# every registration of the program waits for, is held for as short a time as possible.
+_TAKE_PLACE_PG = (
+    "WITH took AS (" + _TAKE_PLACE.replace("RETURNING ", "RETURNING id, ") + "), "
+    "seq AS (INSERT INTO registration_waitlist_counter (program, last_seq) "
+    "SELECT id, 1 FROM took WHERE waitlist_taken > 0 "
+    "ON CONFLICT (program) DO UPDATE SET last_seq = registration_waitlist_counter.last_seq + 1 "
+    "RETURNING last_seq), "
+    "waiter AS (UPDATE registration_registration SET status = 'waitlisted', "
+    "waitlist_seq = seq.last_seq FROM seq WHERE registration_registration.id = {} "
+    "RETURNING registration_registration.waitlist_seq) "
+    "SELECT took.seats_taken, took.capacity, took.waitlist_taken, "
+    "(SELECT waitlist_seq FROM waiter) AS waitlist_seq FROM took"
 )
 _MOVE_WAITER_TO_SEAT = (
     "UPDATE catalog_program SET seats_taken = seats_taken + 1, "
@@ -101,6 +121,17 @@ _PROMOTE_FIRST_WAITER = (
     "WHERE program = {} AND status = 'waitlisted' ORDER BY waitlist_seq, id LIMIT 1) "
     "AND status = 'waitlisted' "
     "RETURNING id, code, email, full_name, language"
+)
+_INSERT_REGISTRATION = (
+    "INSERT INTO registration_registration (code, program, status, waitlist_seq, full_name, "
+    "first_name, email, phone, birth_date, gender, kecamatan, village, school, guardian_name, "
+    "guardian_phone, guardian_consent_at, language, created_at, promoted_at, cancelled_at) "
+    "VALUES ({}, {}, {}, NULL, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, "
+    "NULL) RETURNING id"
+)
+_MAKE_WAITER = (
+    "UPDATE registration_registration SET status = 'waitlisted', waitlist_seq = {} "
+    "WHERE id = {}"
 )
 _LOCK_PROGRAM_PG = "SELECT id FROM catalog_program WHERE id = {} FOR UPDATE"
 _CANCEL = (
@@ -165,12 +196,19 @@ def _aware(value: datetime | None) -> datetime | None:
 
 # --------------------------------------------------------------------------- programs
 
-_PROGRAM_COLUMNS = (
-    Program.id, Program.slug, Program.title, Program.kind, Program.status, Program.organiser,
-    Program.capacity, Program.seats_taken, Program.waitlist_limit, Program.waitlist_taken,
-    Program.age_min, Program.age_max, Program.registration_opens_at,
-    Program.registration_closes_at, Program.first_starts_at, Program.last_ends_at,
-    Program.venue, Program.price_idr,
+# Raw: this runs on every registration, and the query builder costs more CPU than the query.
+_SELECT_PROGRAM = (
+    "SELECT id, slug, title, kind, status, organiser, capacity, seats_taken, waitlist_limit, "
+    "waitlist_taken, age_min, age_max, registration_opens_at, registration_closes_at, "
+    "first_starts_at, last_ends_at, venue, price_idr FROM catalog_program WHERE slug = {}"
+)
+# The same, plus whether this email or phone already holds a live registration there: one
+# round trip settles "already registered" (the unique indexes remain the guard under races).
+_SELECT_PROGRAM_AND_DUPLICATE = _SELECT_PROGRAM.replace(
+    " FROM catalog_program WHERE",
+    ", EXISTS (SELECT 1 FROM registration_registration r WHERE r.program = catalog_program.id "
+    "AND r.status <> 'cancelled' AND (r.email = {} OR r.phone = {})) AS duplicate "
+    "FROM catalog_program WHERE",
 )
 
 
@@ -182,15 +220,21 @@ def program_not_found() -> DomainError:
     )
 
 
-async def get_program(slug: Any) -> dict[str, Any] | None:
-    """A program by slug (any status), with its first session's start filled in."""
+async def get_program(slug: Any, *, email: str | None = None,
+                      phone: str | None = None) -> dict[str, Any] | None:
+    """A program by slug (any status), with its first session's start filled in. Given an
+    email and phone, also `duplicate`: whether they hold a live registration there."""
     if not isinstance(slug, str) or not slug or len(slug) > 120:
         return None
-    row: dict[str, Any] | None = (
-        await Program.select(*_PROGRAM_COLUMNS).where(Program.slug == slug).first().run()
-    )
-    if row is None:
+    if email is not None or phone is not None:
+        rows = await _sql(_SELECT_PROGRAM_AND_DUPLICATE, email or "", phone or "", slug)
+    else:
+        rows = await _sql(_SELECT_PROGRAM, slug)
+    if not rows:
         return None
+    row = dict(rows[0])
+    if "duplicate" in row:
+        row["duplicate"] = bool(row["duplicate"])
     for key in ("registration_opens_at", "registration_closes_at", "first_starts_at",
                 "last_ends_at"):
         row[key] = _aware(row[key])
@@ -206,9 +250,10 @@ async def get_program(slug: Any) -> dict[str, Any] | None:
     return row
 
 
-async def get_public_program(slug: Any) -> dict[str, Any]:
+async def get_public_program(slug: Any, *, email: str | None = None,
+                             phone: str | None = None) -> dict[str, Any]:
     """A program the public may see (not a draft), or 404."""
-    program = await get_program(slug)
+    program = await get_program(slug, email=email, phone=phone)
     if program is None or program["status"] == "draft":
         raise program_not_found()
     return program
@@ -348,7 +393,8 @@ async def register_participant(
     now = now or datetime.now(UTC)
     if idempotency_key is not None:
         idempotency_key = check_idempotency_key(idempotency_key)
-    program = await get_public_program(program_slug)
+    email, phone = _normalised_or_blank(data)
+    program = await get_public_program(program_slug, email=email, phone=phone)
     event_date = program_event_date(program)
     today = now.astimezone(display_timezone()).date()
     clean, errors, code = validate_registration(
@@ -369,15 +415,29 @@ async def register_participant(
         if replay is not None:
             return replay
     state = eligibility(program, now)
-    if state.code != "full":  # "full" is decided by the seat UPDATE (after the duplicate check)
+    if state.code != "full":
         state.raise_if_closed()
     if throttle is not None:
         await throttle(clean)
+    if program["duplicate"]:
+        raise _duplicate_error()
+    likely = _likely_outcome(program)
+    if likely is None:
+        # Full when we looked a moment ago: refusing needs no write (a read cannot oversell).
+        raise DomainError("full", _full_message(), HTTP_409_CONFLICT)
 
     minor = event_date is not None and age_on(clean.birth_date, event_date) < ADULT_AGE
     try:
-        return await _register(program, clean, minor=minor, now=now, base_url=base_url,
-                               key_hash=key_hash, fingerprint=fingerprint)
+        async with _write_gate():
+            try:
+                return await _register(program, clean, minor=minor, now=now, base_url=base_url,
+                                       key_hash=key_hash, fingerprint=fingerprint,
+                                       expect=likely)
+            except _GuessedWrong:
+                # The seats moved since we read the program: decide first, then write.
+                return await _register(program, clean, minor=minor, now=now,
+                                       base_url=base_url, key_hash=key_hash,
+                                       fingerprint=fingerprint, expect=None)
     except Exception as exc:
         if not _is_unique_violation(exc):
             raise
@@ -391,6 +451,38 @@ async def register_participant(
         raise
 
 
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary())
+WRITE_GATE_SQLITE = 1  # one writer at a time anyway; waiting here costs no busy-timeout sleeps
+WRITE_GATE_POSTGRES = 8  # below the pool's 10 connections: reads never starve behind writers
+
+
+def _write_gate() -> asyncio.Semaphore:
+    """Few registration transactions at once per worker. Everything that takes a seat waits
+    for the program row (PostgreSQL) or the database (SQLite) anyway; queueing here, not
+    there, keeps the one holding the lock from waiting behind dozens of other requests in the
+    event loop (PostgreSQL), and spares SQLite's busy-timeout sleeps."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        size = WRITE_GATE_SQLITE if db.is_sqlite(db.current_engine()) else WRITE_GATE_POSTGRES
+        gate = _gates[loop] = asyncio.Semaphore(size)
+    return gate
+
+
+def _normalised_or_blank(data: Mapping[str, Any]) -> tuple[str, str]:
+    """The email and phone as stored, or "" when not valid (validation reports them)."""
+    try:
+        email = clean_email(data.get("email"))
+    except Invalid:
+        email = ""
+    try:
+        phone = clean_phone(data.get("phone"))
+    except Invalid:
+        phone = ""
+    return email, phone
+
+
 async def _live_duplicate(program_id: int, email: str, phone: str) -> bool:
     exists: bool = await Registration.exists().where(
         (Registration.program == program_id)
@@ -398,6 +490,20 @@ async def _live_duplicate(program_id: int, email: str, phone: str) -> bool:
         & ((Registration.email == email) | (Registration.phone == phone))
     ).run()
     return exists
+
+
+class _GuessedWrong(Exception):
+    """The seat went the other way than expected: roll back and write in the safe order."""
+
+
+def _likely_outcome(program: Mapping[str, Any]) -> str | None:
+    """What the program read just before suggests: a seat, a waiting place, or no guess."""
+    if program["seats_taken"] < program["capacity"] and not program["waitlist_taken"]:
+        return CONFIRMED
+    limit = program["waitlist_limit"]
+    if limit is None or program["waitlist_taken"] < limit:
+        return WAITLISTED
+    return None
 
 
 async def _register(
@@ -409,79 +515,91 @@ async def _register(
     base_url: str,
     key_hash: str | None,
     fingerprint: str,
+    expect: str | None,
 ) -> RegistrationResult:
+    """One write transaction. With `expect`, everything that does not depend on the seat is
+    written first and the program row is changed last, so on PostgreSQL its lock (which every
+    registration of the program waits for) is held only until COMMIT; if the seat goes the
+    other way, _GuessedWrong rolls it all back. Without `expect`: the row, the seat, then the
+    message that depends on it."""
     program_id = program["id"]
     code = secrets.token_urlsafe(18)
     language = current_language()
+    url = ticket_url(base_url, code)
     async with db.write_transaction():
-        status = CONFIRMED
-        position: int | None = None
-        seq: int | None = None
-        seats_free_for_waiters = False
-        if not await _sql(_TAKE_SEAT, program_id):
-            place = await _sql(_TAKE_WAITLIST_PLACE, program_id)
-            if not place:
-                # Tell the most useful reason: "you are already in", then closed, then full.
-                if await _live_duplicate(program_id, clean.email, clean.phone):
-                    raise _duplicate_error()
-                current = await get_program(program["slug"])
-                if current is not None:
-                    eligibility(current, now).raise_if_closed()
-                raise DomainError("full", _full_message(), HTTP_409_CONFLICT)
-            status = WAITLISTED
-            position = int(place[0]["waitlist_taken"])
-            seq = int((await _sql(_NEXT_WAITLIST_SEQ, program_id))[0]["last_seq"])
-            # A seat came free while nobody waited and our first UPDATE missed it (a race),
-            # or the capacity grew: the waiting list moves up before we answer.
-            seats_free_for_waiters = place[0]["seats_taken"] < place[0]["capacity"]
-        rows = await Registration.insert(
-            Registration(
-                code=code,
-                program=program_id,
-                status=status,
-                waitlist_seq=seq,
-                full_name=clean.full_name,
-                first_name=clean.first_name,
-                email=clean.email,
-                phone=clean.phone,
-                birth_date=clean.birth_date,
-                gender=clean.gender,
-                kecamatan=clean.kecamatan,
-                village=clean.village,
-                school=clean.school,
-                guardian_name=clean.guardian_name,
-                guardian_phone=clean.guardian_phone,
-                guardian_consent_at=now if (minor and clean.guardian_consent) else None,
-                language=language,
-                created_at=now,
-            )
-        ).returning(Registration.id).run()
+        # A live duplicate (same email or phone) fails right here, on the unique indexes.
+        rows = await _sql(
+            _INSERT_REGISTRATION, code, program_id, expect or CONFIRMED, clean.full_name,
+            clean.first_name, clean.email, clean.phone, clean.birth_date, clean.gender,
+            clean.kecamatan, clean.village, clean.school, clean.guardian_name,
+            clean.guardian_phone, now if (minor and clean.guardian_consent) else None,
+            language, now,
+        )
         registration_id = rows[0]["id"]
-        if seats_free_for_waiters:
+
+        async def enqueue(kind: str) -> None:
+            await enqueue_message(
+                kind=kind, to_email=clean.email, to_name=clean.full_name, language=language,
+                ticket_code=code, program_id=program_id, base_url=base_url,
+            )
+
+        async def remember(result: RegistrationResult) -> None:
+            if key_hash is not None:
+                await IdempotentRequest.insert(
+                    IdempotentRequest(key=key_hash, fingerprint=fingerprint, status_code=201,
+                                      response=result.as_json(), created_at=now)
+                ).run()
+
+        if expect is not None:
+            # Written before the program row is touched (see above); undone if wrong.
+            await enqueue("confirmation" if expect == CONFIRMED else "waitlisted")
+            if expect == CONFIRMED:
+                await remember(RegistrationResult(code, CONFIRMED, None, url))
+        took = await _take_place(program_id, registration_id)
+        if took is None:
+            # Full, or closed meanwhile (the UPDATE checks the status): say which.
+            current = await get_program(program["slug"])
+            if current is not None:
+                eligibility(current, now).raise_if_closed()
+            raise DomainError("full", _full_message(), HTTP_409_CONFLICT)
+        status = CONFIRMED if took["waitlist_taken"] == 0 else WAITLISTED
+        position = None if status == CONFIRMED else int(took["waitlist_taken"])
+        if status == WAITLISTED and took["seats_taken"] < took["capacity"]:
+            # A seat came free while nobody waited and our UPDATE missed it (a race), or the
+            # capacity grew: the waiting list moves up, in order, before we answer.
             promoted = await _fill_free_seats(program_id, now=now, base_url=base_url,
                                               skip_message_for=registration_id)
             if registration_id in promoted:
                 status, position = CONFIRMED, None
             elif promoted:
                 position = await waitlist_position(
-                    {"program": program_id, "status": WAITLISTED, "waitlist_seq": seq})
-        await enqueue_message(
-            kind="confirmation" if status == CONFIRMED else "waitlisted",
-            to_email=clean.email,
-            to_name=clean.full_name,
-            language=language,
-            ticket_code=code,
-            program_id=program_id,
-            base_url=base_url,
-            context={"waitlist_position": position} if position else None,
-        )
-        result = RegistrationResult(code, status, position, ticket_url(base_url, code))
-        if key_hash is not None:
-            await IdempotentRequest.insert(
-                IdempotentRequest(key=key_hash, fingerprint=fingerprint, status_code=201,
-                                  response=result.as_json(), created_at=now)
-            ).run()
+                    {"program": program_id, "status": WAITLISTED,
+                     "waitlist_seq": took["waitlist_seq"]})
+        if expect is not None and status != expect:
+            raise _GuessedWrong()
+        result = RegistrationResult(code, status, position, url)
+        if expect is None:
+            await enqueue("confirmation" if status == CONFIRMED else "waitlisted")
+        if expect != CONFIRMED:
+            await remember(result)
     return result
+
+
+async def _take_place(program_id: int, registration_id: int) -> dict[str, Any] | None:
+    """Inside the write transaction: a seat or a waiting place for this registration (its
+    status and waitlist_seq set accordingly), or None when there is neither."""
+    if not db.is_sqlite(db.current_engine()):
+        rows = await _sql(_TAKE_PLACE_PG, program_id, registration_id)
+        return dict(rows[0]) if rows else None
+    rows = await _sql(_TAKE_PLACE, program_id)
+    if not rows:
+        return None
+    took = dict(rows[0])
+    took["waitlist_seq"] = None
+    if took["waitlist_taken"] > 0:
+        took["waitlist_seq"] = int((await _sql(_NEXT_WAITLIST_SEQ, program_id))[0]["last_seq"])
+        await _sql(_MAKE_WAITER, took["waitlist_seq"], registration_id)
+    return took
 
 
 async def _promote_first(program_id: int, now: datetime) -> dict[str, Any] | None:
