@@ -8,7 +8,6 @@ from typing import Any
 from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
@@ -134,9 +133,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = True) 
         template_config=template_config(),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500),
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(
-            title="Youth Hub", version=__version__, path="/schema"
-        ),
+        openapi_config=OpenAPIConfig(title="Youth Hub", version=__version__, path="/schema"),
         lifespan=[make_lifespan(settings, engine, run_scheduler=run_scheduler)],
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,

@@ -27,15 +27,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--no-scheduler", action="store_true", help="run no scheduler in the web workers")
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="run no scheduler in the web workers"
+    )
 
     sub.add_parser("migrate", help="apply pending migrations and exit")
 
     demo = sub.add_parser("demo", help="load the demo data (idempotent) and print the demo logins")
-    demo.add_argument("--if-empty", action="store_true", help="only when the database has no programs")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="only when the database has no programs"
+    )
 
     user = sub.add_parser("user", help="staff users").add_subparsers(dest="action", required=True)
-    add_user = user.add_parser("add", help="create a staff user (password from stdin, or generated)")
+    add_user = user.add_parser(
+        "add", help="create a staff user (password from stdin, or generated)"
+    )
     add_user.add_argument("--email", required=True)
     add_user.add_argument("--role", required=True, choices=ROLES)
     add_user.add_argument("--name", default="")
@@ -44,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     add_token = token.add_parser("add", help="print a new API token for a staff user")
     add_token.add_argument("--email", required=True)
 
-    keys = sub.add_parser("keys", help="ticket-signing keys").add_subparsers(dest="action", required=True)
+    keys = sub.add_parser("keys", help="ticket-signing keys").add_subparsers(
+        dest="action", required=True
+    )
     keys.add_parser("rotate", help="add a new signing key; older keys stay valid")
 
     sub.add_parser("scheduler", help="run the scheduler alone")

@@ -11,13 +11,91 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 # Any constant shared by every process: the advisory lock that serialises migrations.
 _MIGRATION_LOCK_ID = 0x59485542  # "YHUB"
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine opens a connection, and a thread, for every statement (about
+    2 ms of CPU each). Statements outside a transaction here reuse a few long-lived
+    connections of the event loop that first used the engine; transactions still get a
+    connection of their own, as Piccolo closes it at the end."""
+
+    __slots__ = ("_closed", "_idle", "_open", "_pool_loop", "_pool_size")
+
+    def __init__(self, path: str, *, pool_size: int = 4, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self._pool_size = pool_size
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
+        self._idle: asyncio.Queue[Any] | None = None
+        self._open = 0
+        self._closed = False
+
+    async def _connect(self) -> Any:
+        connection = aiosqlite.connect(**self.connection_kwargs)
+        # aiosqlite's worker thread is not a daemon: a pool nobody closed would keep the
+        # process from exiting. SQLite's journal makes an abrupt end safe.
+        connection._thread.daemon = True
+        await connection
+        connection.row_factory = dict_factory
+        await connection.execute("PRAGMA foreign_keys = 1")
+        return connection
+
+    async def _acquire(self) -> Any:
+        assert self._idle is not None
+        try:
+            return self._idle.get_nowait()
+        except asyncio.QueueEmpty:
+            pass
+        if self._open < self._pool_size:
+            self._open += 1
+            try:
+                return await self._connect()
+            except BaseException:
+                self._open -= 1
+                raise
+        return await self._idle.get()
+
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: Any = None,
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._pool_loop is None and not self._closed:
+            self._pool_loop, self._idle = loop, asyncio.Queue()
+        if loop is not self._pool_loop or self._closed:
+            # Another event loop (a test helper, a thread): no sharing across loops.
+            return await super()._run_in_new_connection(query, args, query_type, table)
+        assert self._idle is not None
+        connection = await self._acquire()
+        try:
+            async with connection.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
+        finally:
+            if connection.in_transaction:  # a raw BEGIN outside Piccolo's transaction
+                await connection.rollback()
+            self._idle.put_nowait(connection)
+
+    async def close_pool(self) -> None:
+        self._closed = True
+        while self._idle is not None and not self._idle.empty():
+            await self._idle.get_nowait().close()
+            self._open -= 1
+
+
+async def _keep_session(connection: Any) -> None:
+    """asyncpg resets each connection going back to the pool with RESET ALL, UNLISTEN and
+    advisory-unlock round trips; we set none of those (an open transaction is still rolled
+    back by asyncpg itself), so skip them."""
 
 
 def sqlite_path(url: str) -> str:
@@ -30,7 +108,7 @@ def make_engine(url: str) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level None (Piccolo's default) plus our explicit BEGIN IMMEDIATE for writes;
         # the timeout is sqlite3's busy timeout, so concurrent writers wait instead of failing.
-        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_S)
+        return PooledSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_S)
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
     return PostgresEngine(config={"dsn": url})
@@ -78,7 +156,7 @@ async def write_transaction() -> AsyncIterator[Any]:
 
 async def start(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=10)
+        await engine.start_connection_pool(min_size=1, max_size=10, reset=_keep_session)
     else:
         # WAL lets readers go on while one writer writes; it is a property of the file.
         await engine.run_ddl("PRAGMA journal_mode=WAL")
@@ -87,6 +165,8 @@ async def start(engine: Engine) -> None:
 async def stop(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.close_pool()
 
 
 async def ping(engine: Engine) -> bool:
@@ -114,7 +194,7 @@ async def migrate(engine: Engine, database_url: str) -> None:
 async def _migration_lock(engine: Engine, database_url: str) -> AsyncIterator[None]:
     if isinstance(engine, SQLiteEngine):
         lock_path = Path(engine.path + ".migrate.lock")
-        with lock_path.open("w") as handle:
+        with lock_path.open("w") as handle:  # noqa: ASYNC230 (a lock file, opened once at start-up)
             await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
             try:
                 yield

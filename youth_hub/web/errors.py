@@ -83,8 +83,13 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _json(status: int, detail: str, errors: list[dict[str, str]] | None = None,
-          headers: dict[str, str] | None = None, **extra: Any) -> Response[Any]:
+def _json(
+    status: int,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[Any]:
     return Response(
         {"detail": detail, "errors": errors or [], **extra},
         status_code=status,
@@ -93,8 +98,13 @@ def _json(status: int, detail: str, errors: list[dict[str, str]] | None = None,
     )
 
 
-def _page(request: Request[Any, Any, Any], status: int, title: str, message: str,
-          headers: dict[str, str] | None = None) -> Template:
+def _page(
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> Template:
     template = "errors/_error.html" if is_fragment_request(request) else "errors/error.html"
     return Template(
         template_name=template,
@@ -114,8 +124,12 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            errors.append({"field": str(item.get("key") or item.get("source") or "body"),
-                           "message": gettext("This value is not valid.")})
+            errors.append(
+                {
+                    "field": str(item.get("key") or item.get("source") or "body"),
+                    "message": gettext("This value is not valid."),
+                }
+            )
     return errors
 
 
@@ -166,8 +180,9 @@ def _is_database_unavailable(exc: BaseException) -> bool:
         return "locked" in str(exc) or "busy" in str(exc) or "unable to open" in str(exc)
     name = type(exc).__name__
     module = type(exc).__module__
-    return module.startswith("asyncpg") and (
-        "Connection" in name or "CannotConnectNow" in name or "TooManyConnections" in name
+    return (
+        module.startswith("asyncpg")
+        and ("Connection" in name or "CannotConnectNow" in name or "TooManyConnections" in name)
     ) or isinstance(exc, (ConnectionRefusedError, ConnectionResetError))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
@@ -44,10 +45,17 @@ def _tz_label(value: datetime) -> str:
 def format_datetime(value: datetime | None, style: str = "medium") -> str:
     if value is None:
         return ""
+    return _format_datetime(value, style, current_language(), str(_tz))
+
+
+@lru_cache(maxsize=4096)
+def _format_datetime(value: datetime, style: str, lang: str, _zone: str) -> str:
+    # Babel formatting costs ~0.1 ms; a page shows the same few program times again and again.
     local = to_local(value)
-    lang = current_language()
-    day = babel_format_date(local, format="EEE, d MMM y" if style == "medium" else "d MMMM y", locale=lang)
-    return f"{day}, {local:%H.%M} {_tz_label(local)}" if lang == "id" else f"{day}, {local:%H:%M} {_tz_label(local)}"
+    pattern = "EEE, d MMM y" if style == "medium" else "d MMMM y"
+    day = babel_format_date(local, format=pattern, locale=lang)
+    clock = f"{local:%H.%M}" if lang == "id" else f"{local:%H:%M}"
+    return f"{day}, {clock} {_tz_label(local)}"
 
 
 def format_time(value: datetime | None) -> str:
@@ -63,8 +71,13 @@ def format_date(value: date | datetime | None, style: str = "long") -> str:
         return ""
     if isinstance(value, datetime):
         value = to_local(value)
+    return _format_date(value, style, current_language())
+
+
+@lru_cache(maxsize=4096)
+def _format_date(value: date, style: str, lang: str) -> str:
     pattern = {"long": "EEEE, d MMMM y", "medium": "d MMM y", "short": "d/M/y"}.get(style, style)
-    return babel_format_date(value, format=pattern, locale=current_language())
+    return babel_format_date(value, format=pattern, locale=lang)
 
 
 def format_month(value: datetime) -> str:

@@ -79,11 +79,8 @@ def language_and_security_middleware(app: ASGIApp) -> ASGIApp:
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 if chosen:  # `?lang=en` switches and sticks
-                    headers.append((
-                        b"set-cookie",
-                        f"{LANG_COOKIE}={chosen}; Path=/; Max-Age={ONE_YEAR}; SameSite=Lax".encode()
-                        + secure,
-                    ))
+                    cookie = f"{LANG_COOKIE}={chosen}; Path=/; Max-Age={ONE_YEAR}; SameSite=Lax"
+                    headers.append((b"set-cookie", cookie.encode() + secure))
                 message["headers"] = headers
             await send(message)
 

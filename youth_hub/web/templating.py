@@ -31,6 +31,7 @@ def build_environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,
         trim_blocks=True,
+        auto_reload=False,  # templates change only with a deploy: no stat() per render
         lstrip_blocks=True,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
