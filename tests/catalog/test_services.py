@@ -305,6 +305,21 @@ async def test_paging_and_seats_left(engine: Any) -> None:
     third, _ = services.parse_filters(page="3")
     last = await services.list_published(third, per_page=12)
     assert [p["title"] for p in last["items"]] == ["Program 24"]
+    beyond, _ = services.parse_filters(page="4")
+    empty = await services.list_published(beyond, per_page=12)
+    assert empty["items"] == [] and empty["total"] == 25
+
+
+async def test_home_takes_the_next_few_of_each_kind(engine: Any) -> None:
+    for i in range(6):
+        await make_program(title=f"Lokakarya {i}", kind="workshop", starts_at=in_days(10 - i),
+                           topics=("coding", f"t{i}"))
+    await make_program(title="Wisata", kind="tour", starts_at=in_days(30))
+    await make_program(title="Lewat", kind="sport", starts_at=in_days(-30))
+    found = await services.list_upcoming_by_kind(limit=4)
+    assert [p["title"] for p in found["workshop"]] == [f"Lokakarya {i}" for i in (5, 4, 3, 2)]
+    assert found["workshop"][0]["topics"] == ["coding", "t5"]
+    assert [p["title"] for p in found["tour"]] == ["Wisata"] and found["sport"] == []
 
 
 async def test_detail_of_a_tour_groups_stops_by_day(engine: Any) -> None:

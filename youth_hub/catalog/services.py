@@ -22,6 +22,7 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
 )
 from piccolo.columns.combination import WhereRaw
+from piccolo.querystring import QueryString
 
 from youth_hub import db
 from youth_hub.accounts import CurrentUser, Role
@@ -533,21 +534,30 @@ def _catalogue_where(filters: CatalogFilters, now: datetime) -> Any:
     return where
 
 
-async def _attach(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Topics of every listed program in one query; seats left computed (never stored)."""
-    ids = [r["id"] for r in rows]
-    topics: dict[int, list[str]] = {i: [] for i in ids}
-    if ids:
-        for t in await ProgramTopic.select(ProgramTopic.program, ProgramTopic.topic).where(
-            ProgramTopic.program.is_in(ids)
-        ).order_by(ProgramTopic.id).run():
-            topics[t["program"]].append(t["topic"])
+def _topics_column() -> Any:
+    """The program's topics as one comma-separated column of the same statement (topics are
+    slug-like, so never contain a comma): no second query per page."""
+    if db.is_sqlite(Program._meta.db):
+        sql = ('(SELECT group_concat(t."topic", \',\') FROM "catalog_topic" t '
+               'WHERE t."program" = "catalog_program"."id")')
+    else:
+        sql = ('(SELECT string_agg(t."topic", \',\' ORDER BY t."id") FROM "catalog_topic" t '
+               'WHERE t."program" = "catalog_program"."id")')
+    return QueryString(sql).as_alias("topics_csv")
+
+
+def _listing(*extra: Any) -> Any:
+    return Program.select(*_LIST_COLUMNS, Program.organiser.name, _topics_column(), *extra)
+
+
+def _shape(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Topics as a list, seats left computed (never stored), the organiser's name."""
     for row in rows:
         for name in ("latitude", "longitude"):
             if row.get(name) is not None:
                 # Stored as 4-byte floats on PostgreSQL: 5 decimals (about a metre) are exact.
                 row[name] = round(float(row[name]), 5)
-        row["topics"] = topics.get(row["id"], [])
+        row["topics"] = [t for t in (row.pop("topics_csv", None) or "").split(",") if t]
         row["seats_left"] = max(int(row["capacity"]) - int(row["seats_taken"]), 0)
         row["organiser_name"] = row.pop("organiser.name", None) or ""
     return rows
@@ -555,31 +565,41 @@ async def _attach(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def list_published(filters: CatalogFilters, *, per_page: int = PER_PAGE_API,
                          now: datetime | None = None) -> dict[str, Any]:
-    """Published programs not yet over, soonest first: three queries whatever their number
-    (count, page with organiser names, topics of the page)."""
+    """Published programs not yet over, soonest first, in ONE statement whatever their number:
+    the page with organiser names, topics and the total (a window count)."""
     now = now or _now()
     where = _catalogue_where(filters, now)
-    total = await Program.count().where(where).run()
-    rows = await Program.select(*_LIST_COLUMNS, Program.organiser.name).where(where).order_by(
-        Program.first_starts_at
-    ).order_by(Program.id).limit(per_page).offset((filters.page - 1) * per_page).run()
-    return {"items": await _attach(rows), "total": total, "page": filters.page,
-            "per_page": per_page}
+    rows = await _listing(QueryString("COUNT(*) OVER ()").as_alias("total_count")).where(
+        where).order_by(Program.first_starts_at).order_by(Program.id).limit(per_page).offset(
+        (filters.page - 1) * per_page).run()
+    if rows:
+        total = int(rows[0]["total_count"])
+    elif filters.page > 1:  # past the last page: the window count has no row to ride on
+        total = await Program.count().where(where).run()
+    else:
+        total = 0
+    for row in rows:
+        row.pop("total_count", None)
+    return {"items": _shape(rows), "total": total, "page": filters.page, "per_page": per_page}
 
 
 async def list_upcoming_by_kind(limit: int = 4, *,
                                 now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The home page: the next few published programs of each kind (one query per kind)."""
+    """The home page: the next `limit` published programs of each kind, in one statement (the
+    first of each kind picked by a window ranking)."""
     now = now or _now()
-    found: dict[str, list[dict[str, Any]]] = {}
-    everything: list[dict[str, Any]] = []
-    for kind in KINDS:
-        rows = await Program.select(*_LIST_COLUMNS, Program.organiser.name).where(
-            _catalogue_where(CatalogFilters(kind=kind), now)
-        ).order_by(Program.first_starts_at).order_by(Program.id).limit(limit).run()
-        found[kind] = rows
-        everything.extend(rows)
-    await _attach(everything)
+    ranked = WhereRaw(
+        '"catalog_program"."id" IN (SELECT r.id FROM (SELECT p."id" AS id, ROW_NUMBER() OVER ('
+        'PARTITION BY p."kind" ORDER BY p."first_starts_at", p."id") AS rank '
+        'FROM "catalog_program" p WHERE p."status" = \'published\' AND p."last_ends_at" >= {}'
+        ') r WHERE r.rank <= {})',
+        now, limit,
+    )
+    rows = await _listing().where(_catalogue_where(CatalogFilters(), now) & ranked).order_by(
+        Program.first_starts_at).order_by(Program.id).run()
+    found: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+    for row in _shape(rows):
+        found.setdefault(row["kind"], []).append(row)
     return found
 
 
@@ -587,29 +607,28 @@ async def list_managed(user: CurrentUser, *, limit: int = 200) -> list[dict[str,
     """The programs `user` may manage, newest first: an organiser's own, or all for office."""
     if not user.at_least(Role.ORGANISER):
         return []
-    query = Program.select(*_LIST_COLUMNS, Program.organiser.name)
+    query = _listing()
     if not user.is_office:
         query = query.where(Program.organiser == user.id)
     rows = await query.order_by(Program.first_starts_at, ascending=False).order_by(
         Program.id, ascending=False).limit(limit).run()
-    return await _attach(rows)
+    return _shape(rows)
 
 
 async def get_program_detail(slug: str, user: CurrentUser | None = None
                              ) -> dict[str, Any] | None:
     """One program with its sessions (or itinerary stops), topics and seats left; None when
-    it does not exist or is a draft `user` may not manage."""
+    it does not exist or is a draft `user` may not manage. Two statements."""
     if not is_slug(slug):
         return None
-    row = await Program.select(*Program.all_columns(), Program.organiser.name).where(
-        Program.slug == slug
-    ).first().run()
+    row = await Program.select(*Program.all_columns(), Program.organiser.name,
+                               _topics_column()).where(Program.slug == slug).first().run()
     if row is None or (row["status"] == "draft" and not may_manage(user, row)):
         return None
     sessions = await ProgramSession.select().where(
         ProgramSession.program == row["id"]
     ).order_by(ProgramSession.position).order_by(ProgramSession.starts_at).run()
-    (detail,) = await _attach([row])
+    (detail,) = _shape([row])
     detail["sessions"] = sessions
     detail["may_manage"] = may_manage(user, row)
     return detail
