@@ -379,3 +379,37 @@ async def test_csv_export_is_excel_ready_neutralised_and_audited(
 ])
 def test_cell_neutralisation(value: Any, expected: str) -> None:
     assert neutralise_cell(value) == expected
+
+
+@pytest.mark.parametrize("extra", [
+    {"full_name": "x" * 10_000},
+    {"full_name": "Budi\x00Santoso", "village": "a\r\nb"},
+    {"birth_date": "0000-00-00", "phone": "+62" + "8" * 40, "gender": "<b>"},
+    {"kecamatan": "{{7*7}}", "guardian_consent": "perhaps", "form_token": "bad token with spaces"},
+])
+async def test_hostile_form_input_is_a_422_never_a_5xx(client: httpx.AsyncClient,
+                                                      extra: dict[str, str]) -> None:
+    program = await make_program()
+    _html, csrf, token = await _form(client, program)
+    response = await _submit(client, program, {**person(1), "form_token": token, **extra}, csrf,
+                             extra.get("form_token", token))
+    assert response.status_code == 422, response.text[:300]
+    assert "Traceback" not in response.text and 'aria-invalid="true"' in response.text
+    assert await Registration.count().run() == 0
+
+
+async def test_repeated_form_keys_and_odd_bodies_are_refused_cleanly(
+    client: httpx.AsyncClient,
+) -> None:
+    program = await make_program()
+    _html, csrf, token = await _form(client, program)
+    url = f"/programs/{program['slug']}/register"
+    repeated = await client.post(
+        url, content=f"_csrf_token={csrf}&form_token={token}&email=a%40b.id&email=c%40d.id",
+        headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+    assert 400 <= repeated.status_code < 500
+    garbage = await client.post(url, content=b"\xff\xfe\x00garbage",
+                                headers={"content-type": "application/x-www-form-urlencoded",
+                                         "x-csrftoken": csrf}, follow_redirects=False)
+    assert 400 <= garbage.status_code < 500
+    assert await Registration.count().run() == 0
