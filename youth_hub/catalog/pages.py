@@ -25,7 +25,7 @@ from youth_hub.catalog.forms import (
 )
 from youth_hub.i18n import gettext as _
 from youth_hub.web import ValidationFailed, is_fragment_request, page_or_fragment
-from youth_hub.web.formats import display_timezone
+from youth_hub.web.formats import display_timezone, format_idr
 
 
 def kind_label(kind: str) -> str:
@@ -69,8 +69,21 @@ def tz_abbreviation() -> str:
     return {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}.get(name, "")
 
 
+def card_labels() -> dict[str, Any]:
+    """What every program card says, translated once per page."""
+    return {
+        "kinds": {kind: kind_label(kind) for kind in KINDS},
+        "free": format_idr(0),
+        "kec": _("Kec."),
+        "seats": _("%(n)s seats left"),  # a format string: the card fills in n
+        "full": _("Full: waiting list"),
+        "topics": _("Topics"),
+    }
+
+
 def _common() -> dict[str, Any]:
     return {
+        "card_labels": card_labels(),
         "tz": tz_abbreviation(),
         "kind_label": kind_label,
         "kind_plural": kind_plural,
