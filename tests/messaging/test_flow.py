@@ -61,7 +61,8 @@ async def test_registration_works_while_mail_is_away_and_messages_follow(
     assert await _states("confirmation") == [(code, "pending")]
     # still registering while it is away
     second = await api.post(f"/api/v1/programs/{program['slug']}/registrations",
-                            json=_person("bayu@example.test") | {"full_name": "Bayu", "phone": "081298765432"})
+                            json=_person("bayu@example.test")
+                            | {"full_name": "Bayu", "phone": "081298765432"})
     assert second.status_code == 201
 
     await plan_due_reminders(mail)

@@ -132,3 +132,37 @@ async def test_subject_cannot_inject_headers(
     message = smtp.messages[0]
     assert message["Bcc"] is None
     assert "\n" not in str(message["Subject"])
+
+
+async def test_calendar_file_is_the_tickets_own(engine: Any, mail_settings: Settings) -> None:
+    """Built once per program and written in per ticket: the same file tickets would give."""
+    import re
+
+    from youth_hub.messaging.rendering import ics_for, load_message_data
+    from youth_hub.tickets import program_ics
+
+    program = await make_program(title="Wisata Edukatif Desa Wisata Serang 🌄, Karangreja",
+                                 kind="tour", sessions=3)
+    rows = []
+    for language in ("id", "en", "id"):
+        registration = await add_registration(program, language=language)
+        rows.append({"kind": "confirmation", "ticket_code": registration["code"],
+                     "program": program["id"], "language": language})
+    data = await load_message_data(rows)
+
+    def unfolded(text: str) -> list[str]:
+        lines = re.sub(r"\r\n[ \t]", "", text).split("\r\n")
+        return [line for line in lines if not line.startswith("DTSTAMP")]
+
+    for row in rows:
+        ours = ics_for(row, data, mail_settings)
+        assert ours is not None
+        assert all(len(line.encode()) <= 75 for line in ours.split("\r\n"))
+        theirs = program_ics(
+            data.programs[program["id"]], data.programs[program["id"]]["sessions"],
+            f"{mail_settings.base_url}/tickets/{row['ticket_code']}", row["language"],
+            timezone=mail_settings.timezone,
+        ).decode()
+        assert unfolded(ours) == unfolded(theirs)
+        assert f"/tickets/{row['ticket_code']}" in ours.replace("\r\n ", "")
+    assert len(data.calendars) == 2  # one per language

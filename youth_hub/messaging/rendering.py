@@ -3,15 +3,12 @@ registrant's language, with times in WIB, and the headers INTERFACE.md promises.
 
 from __future__ import annotations
 
-import email.policy
 import email.utils
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -19,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from youth_hub import i18n
 from youth_hub.catalog.tables import Program, ProgramSession
 from youth_hub.i18n import gettext as _
+from youth_hub.messaging import mime
 from youth_hub.registration.tables import Registration
 from youth_hub.settings import TEMPLATES_DIR, Settings
 from youth_hub.web import formats
@@ -63,6 +61,8 @@ class MessageData:
 
     programs: dict[int, dict[str, Any]] = field(default_factory=dict)
     registrations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Calendar files per (program, status, language, change), with a marker for the code.
+    calendars: dict[tuple[Any, ...], str] = field(default_factory=dict)
 
     def registration_for(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
         code = row.get("ticket_code")
@@ -137,6 +137,32 @@ async def waitlist_position(registration: Mapping[str, Any]) -> int | None:
     return ahead
 
 
+@lru_cache(maxsize=4096)
+def _formatted(kind: str, value: Any, style: str, language: str, timezone: str) -> str:
+    if kind == "datetime":
+        return formats.format_datetime(value, style)
+    if kind == "date":
+        return formats.format_date(value, style)
+    return formats.format_time(value)
+
+
+# Babel takes most of a render; the same few session times recur in every message of a
+# program, so each is formatted once per language and time zone.
+def _format_datetime(value: datetime | None, style: str = "medium") -> str:
+    return _formatted("datetime", value, style, i18n.current_language(),
+                      str(formats.display_timezone()))
+
+
+def _format_date(value: Any, style: str = "long") -> str:
+    return _formatted("date", value, style, i18n.current_language(),
+                      str(formats.display_timezone()))
+
+
+def _format_time(value: datetime | None) -> str:
+    return _formatted("time", value, "", i18n.current_language(),
+                      str(formats.display_timezone()))
+
+
 @cache
 def email_environment() -> Environment:
     """Autoescaped for .html, plain for .txt; the same translations and formats as pages."""
@@ -150,15 +176,16 @@ def email_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates change with a deploy, not while it runs: no stat() each
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True
     )
     env.filters.update(
         idr=formats.format_idr,
-        datetime=formats.format_datetime,
-        date=formats.format_date,
-        time=formats.format_time,
+        datetime=_format_datetime,
+        date=_format_date,
+        time=_format_time,
     )
     env.globals.update(current_language=i18n.current_language)
     return env
@@ -274,58 +301,95 @@ def build_email(
     *,
     date: datetime,
     ics: str | None = None,
-) -> EmailMessage:
-    msg = EmailMessage()
-    try:
-        msg["Subject"] = rendered.subject
-        msg["From"] = settings.mail_from
-        msg["To"] = Address(display_name=one_line(row.get("to_name") or "", 120),
-                            addr_spec=row["to_email"])
-    except (ValueError, TypeError, IndexError) as exc:
-        raise RenderError(f"unusable address: {exc}") from exc
-    msg["Date"] = email.utils.format_datetime(date.astimezone(UTC))
-    msg["Message-ID"] = row["message_id"]
-    msg["X-Youth-Hub-Kind"] = row["kind"]
+) -> bytes:
+    """The bytes handed to the server: the headers INTERFACE.md promises, a text and an HTML
+    part, and the calendar file when there is one."""
+    sender_name, sender = email.utils.parseaddr(settings.mail_from)
+    headers = [
+        ("Subject", rendered.subject),
+        ("Date", email.utils.format_datetime(date.astimezone(UTC))),
+        ("Message-ID", row["message_id"]),
+        ("X-Youth-Hub-Kind", row["kind"]),
+    ]
     if row.get("ticket_code"):
-        msg["X-Youth-Hub-Ticket"] = row["ticket_code"]
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to robots
-    # quoted-printable: 7-bit safe through any relay, readable for the mostly-ASCII texts.
-    msg.set_content(rendered.text, cte="quoted-printable")
-    msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+        headers.append(("X-Youth-Hub-Ticket", row["ticket_code"]))
+    headers += [
+        ("Content-Language", row.get("language") or i18n.DEFAULT_LANGUAGE),
+        ("Auto-Submitted", "auto-generated"),  # RFC 3834: no vacation replies to robots
+    ]
+    attachments = []
     if ics:
-        msg.add_attachment(
-            ics, subtype="calendar", filename="event.ics", params={"method": "PUBLISH"}
+        attachments.append(
+            mime.Attachment(ics, "text/calendar", "event.ics", params="; method=PUBLISH")
         )
-    # After the parts: set_content() clears the Content-* headers it finds.
-    msg["Content-Language"] = row.get("language") or i18n.DEFAULT_LANGUAGE
-    return msg
-
-
-def email_bytes(msg: EmailMessage) -> bytes:
     try:
-        return msg.as_bytes(policy=email.policy.SMTP)
-    except (ValueError, TypeError, UnicodeError) as exc:
-        raise RenderError(f"the message cannot be encoded: {exc}") from exc
+        addresses = [
+            ("From", mime.mailbox(one_line(sender_name, 120), sender)),
+            ("To", mime.mailbox(one_line(row.get("to_name") or "", 120), row["to_email"])),
+        ]
+        return mime.compose([headers[0], *addresses, *headers[1:]], rendered.text,
+                            rendered.html, attachments)
+    except mime.MimeError as exc:
+        raise RenderError(str(exc)) from exc
+
+
+# The calendar file differs between the tickets of a program only by the ticket's code in
+# its links; it is built once per program, status and language with a marker in place of the
+# code, and the code written in (then the lines are folded again: RFC 5545, 75 octets).
+_CODE_MARKER = "YHTICKETCODEMARKER"
+_FOLD = re.compile(r"\r\n[ \t]")
+
+
+def _fold(line: str) -> str:
+    data = line.encode("utf-8")
+    if len(data) <= 75:
+        return line
+    pieces, start, limit = [], 0, 75
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:  # not inside a UTF-8 character
+            end -= 1
+        pieces.append(data[start:end].decode("utf-8"))
+        start, limit = end, 74  # continuation lines start with a space
+    return "\r\n ".join(pieces)
 
 
 def ics_for(row: Mapping[str, Any], data: MessageData, settings: Settings) -> str | None:
     """The calendar file of the ticket, built by the tickets domain (program_ics)."""
     if row["kind"] not in ICS_KINDS:
         return None
-    from youth_hub.tickets import program_ics
-
     program = data.program_for(row)
     code = row.get("ticket_code")
     if program is None or not code:
         return None
     registration = data.registration_for(row) or {}
-    result = program_ics(
+    language = row.get("language") or i18n.DEFAULT_LANGUAGE
+    status = registration.get("status") or "confirmed"
+    changed_at = registration.get("promoted_at")
+    key = (program["id"], status, language, changed_at)
+    template = data.calendars.get(key)
+    if template is None:
+        template = _unfolded_ics(program, status, language, changed_at, settings,
+                                 _CODE_MARKER)
+        data.calendars[key] = template
+    if _CODE_MARKER in template and _CODE_MARKER not in code:
+        unfolded = template.replace(_CODE_MARKER, code)
+    else:  # the marker did not come through as written: build this ticket's file whole
+        unfolded = _unfolded_ics(program, status, language, changed_at, settings, code)
+    return "\r\n".join(_fold(line) for line in unfolded.split("\r\n"))
+
+
+def _unfolded_ics(program: Mapping[str, Any], status: str, language: str, changed_at: Any,
+                  settings: Settings, code: str) -> str:
+    from youth_hub.tickets import program_ics
+
+    built = program_ics(
         program,
         program["sessions"],
         f"{settings.base_url.rstrip('/')}/tickets/{code}",
-        row.get("language") or i18n.DEFAULT_LANGUAGE,
-        status=registration.get("status") or "confirmed",
-        changed_at=registration.get("promoted_at"),
+        language,
+        status=status,
+        changed_at=changed_at,
         timezone=settings.timezone,
     )
-    return result.decode("utf-8")
+    return _FOLD.sub("", built.decode("utf-8"))

@@ -10,13 +10,15 @@ server accepted in the instant before the dead process could record it.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import email.utils
 import json
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +30,6 @@ from youth_hub.messaging.rendering import (
     MessageData,
     RenderError,
     build_email,
-    email_bytes,
     ics_for,
     load_message_data,
     render_message,
@@ -42,6 +43,9 @@ log = logging.getLogger("youth_hub.messaging")
 
 DEFAULT_LEASE = timedelta(minutes=5)
 DEFAULT_BATCH = 100
+# Rows claimed by one conditional UPDATE. Small: a claimed row waits only for the few
+# before it in the send queue.
+CLAIM_CHUNK = 16
 # A message the server keeps refusing with 4xx gives up after this many tries (about 2 h
 # with the back-off below); a server that is away never makes a message fail.
 MAX_ATTEMPTS = 8
@@ -200,8 +204,20 @@ async def _due_rows(now: datetime, lease: timedelta, limit: int) -> list[dict[st
     return rows
 
 
-async def _claim(row_id: int, worker_id: str, now: datetime, lease: timedelta) -> bool:
-    """The one conditional UPDATE that makes a row ours; False when another process won."""
+def _claimable(now: datetime, lease: timedelta) -> Any:
+    return ((OutboxMessage.state == "pending") & (OutboxMessage.due_at <= now)) | (
+        (OutboxMessage.state == "sending") & (OutboxMessage.claimed_at < now - lease)
+    )
+
+
+async def _claim_rows(
+    row_ids: Sequence[int], worker_id: str, now: datetime, lease: timedelta
+) -> set[int]:
+    """The conditional UPDATE that makes rows ours: each listed row is taken only if it is
+    still due and unclaimed (or abandoned) when the database writes it, and RETURNING says
+    which ones we got; a row another process took first is simply not among them. A few rows
+    per statement: a statement per row cost more than sending the message (bench/dispatch.py).
+    """
     claimed = await (
         OutboxMessage.update(
             {
@@ -210,20 +226,66 @@ async def _claim(row_id: int, worker_id: str, now: datetime, lease: timedelta) -
                 OutboxMessage.claimed_by: worker_id,
             }
         )
+        .where(OutboxMessage.id.is_in(list(row_ids)) & _claimable(now, lease))
+        .returning(OutboxMessage.id)
+        .run()
+    )
+    return {row["id"] for row in claimed}
+
+
+async def _still_ours(row_id: int, worker_id: str, now: datetime) -> bool:
+    """Renew an ageing claim before sending; False when another process took the row over."""
+    renewed = await (
+        OutboxMessage.update({OutboxMessage.claimed_at: now})
         .where(
             (OutboxMessage.id == row_id)
-            & (
-                ((OutboxMessage.state == "pending") & (OutboxMessage.due_at <= now))
-                | ((OutboxMessage.state == "sending") & (OutboxMessage.claimed_at < now - lease))
-            )
+            & (OutboxMessage.state == "sending")
+            & (OutboxMessage.claimed_by == worker_id)
         )
         .returning(OutboxMessage.id)
         .run()
     )
-    return bool(claimed)
+    return bool(renewed)
 
 
-async def _mark_sent(row_id: int, now: datetime) -> None:
+class _SentRecorder:
+    """Records accepted messages as `sent` as soon as the server accepted them, without
+    making the next message wait for that commit: ids accepted while a commit runs go
+    together in the next one (group commit), so a slow disk never caps the sending rate.
+
+    The window for a double after a crash stays what it must be: the time between a
+    message's acceptance and the commit that records it."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+        self.waiting: list[int] = []
+        self.task: asyncio.Task[None] | None = None
+        self.recorded = 0
+
+    def add(self, row_id: int) -> None:
+        self.waiting.append(row_id)
+        if self.task is None or self.task.done():
+            # A fresh context: the recorder must not write inside a claim's transaction.
+            self.task = asyncio.get_running_loop().create_task(
+                self._flush(), context=contextvars.Context()
+            )
+
+    async def _flush(self) -> None:
+        while self.waiting:
+            ids, self.waiting = self.waiting, []
+            await _mark_sent(ids, self.clock())
+            self.recorded += len(ids)
+
+    async def drain(self) -> None:
+        while self.task is not None and not self.task.done():
+            await asyncio.shield(self.task)
+        if self.task is not None and self.task.done():
+            self.task.result()  # a failed write surfaces here
+        if self.waiting:  # added after the last flush ended
+            await self._flush()
+
+
+async def _mark_sent(row_ids: Sequence[int], now: datetime) -> None:
     # Unconditional on the claim: the server accepted it, so `sent` is the truth even if our
     # lease ran out meanwhile (a late competitor then cannot set it back to pending).
     await OutboxMessage.update(
@@ -233,7 +295,7 @@ async def _mark_sent(row_id: int, now: datetime) -> None:
             OutboxMessage.attempts: OutboxMessage.attempts + 1,
             OutboxMessage.last_error: "",
         }
-    ).where((OutboxMessage.id == row_id) & (OutboxMessage.state != "sent")).run()
+    ).where(OutboxMessage.id.is_in(list(row_ids)) & (OutboxMessage.state != "sent")).run()
 
 
 async def _release(row: Mapping[str, Any], worker_id: str, values: dict[Any, Any]) -> None:
@@ -310,7 +372,7 @@ async def prepare_email(
         raise
     except Exception as exc:  # a template or data problem must not stall the queue
         raise RenderError(f"cannot render: {_describe(exc)}") from exc
-    return email_bytes(build_email(row, rendered, settings, date=now, ics=ics))
+    return build_email(row, rendered, settings, date=now, ics=ics)
 
 
 async def send_due_messages(
@@ -342,89 +404,180 @@ async def send_due_messages(
         log.error("YOUTH_HUB_MAIL_FROM holds no usable address: messages wait")
         report.stopped = "mail_from unusable"
         return report
-    connection = _Connection(config)
-    seen: set[int] = set()
+    sweep = _Sweep(settings, worker, clock, sender, lease, _Connection(config),
+                   _SentRecorder(clock), report, batch, max_messages, keep_going)
     try:
-        while max_messages is None or report.handled < max_messages:
-            rows = [r for r in await _due_rows(clock(), lease, batch) if r["id"] not in seen]
-            if not rows:
-                break
-            data = await load_message_data(rows)
-            for row in rows:
-                seen.add(row["id"])
-                if max_messages is not None and report.handled >= max_messages:
-                    break
-                if keep_going is not None and not keep_going():
-                    report.stopped = "stopping"
-                    return report
-                outcome = await _send_one(
-                    row, data, settings, connection, worker, clock, sender, lease
-                )
-                if outcome == "lost":
-                    report.lost_claims += 1
-                elif outcome == "unreachable":
-                    report.retried += 1
-                    report.stopped = "mail server unreachable"
-                    return report
-                else:
-                    setattr(report, outcome, getattr(report, outcome) + 1)
+        await sweep.run()
     finally:
-        await connection.close()
+        try:
+            await sweep.recorder.drain()
+        finally:
+            await sweep.connection.close()
     return report
 
 
-async def _send_one(
-    row: dict[str, Any],
-    data: MessageData,
-    settings: Settings,
-    connection: _Connection,
-    worker: str,
-    clock: Callable[[], datetime],
-    sender: str,
-    lease: timedelta,
-) -> str:
-    if not await _claim(row["id"], worker, clock(), lease):
-        return "lost"
-    reason = stale_reason(row, data, clock())
-    if reason:
-        await _drop(row, worker, reason)
-        return "dropped"
-    try:
-        payload = await prepare_email(row, data, settings, clock())
-    except RenderError as exc:
-        log.warning("outbox %s cannot be built: %s", row["id"], exc)
-        await _fail(row, worker, str(exc), attempt=False)
-        return "failed"
-    try:
-        client = await connection.ensure()
-    except _ServerUnavailable as exc:
-        await _retry_later(row, worker, clock(), str(exc))
-        return "unreachable"
-    try:
-        await client.sendmail(sender, [row["to_email"]], payload)
-    except aiosmtplib.SMTPException as exc:
-        code = _response_code(exc)
-        error = f"{code or ''} {_describe(exc)}".strip()
-        if code is None or code == 421:  # disconnected, timed out, closing: reconnect next
-            connection.reset()
-        if code is not None and code >= 500:
-            await _fail(row, worker, error, attempt=True)
+@dataclass
+class _Prepared:
+    row: dict[str, Any]
+    payload: bytes
+    claimed_at: datetime
+
+
+@dataclass
+class _Sweep:
+    """Two tasks: one claims due rows (a few per commit) and renders them, the other sends
+    them in order over one connection. Claiming and rendering the next messages overlap the
+    server's answers to the previous ones; a short queue keeps claimed rows waiting briefly."""
+
+    settings: Settings
+    worker: str
+    clock: Callable[[], datetime]
+    sender: str
+    lease: timedelta
+    connection: _Connection
+    recorder: _SentRecorder
+    report: SweepReport
+    batch: int = DEFAULT_BATCH
+    max_messages: int | None = None
+    keep_going: Callable[[], bool] | None = None
+    halted: bool = False  # the server is unreachable: claim nothing more, release the rest
+
+    async def run(self) -> None:
+        queue: asyncio.Queue[_Prepared | None] = asyncio.Queue(maxsize=CLAIM_CHUNK)
+        producer = asyncio.get_running_loop().create_task(self.produce(queue))
+        try:
+            await self.consume(queue)
+        finally:
+            if not producer.done():
+                self.halted = True
+                while not producer.done():  # let it release what it holds and finish
+                    while not queue.empty():
+                        item = queue.get_nowait()
+                        if item is not None:
+                            await self._release_unsent([item.row])
+                    await asyncio.wait({producer}, timeout=0.05)
+            producer.result()
+
+    def _may_claim(self, claimed: int) -> bool:
+        if self.halted:
+            return False
+        if self.keep_going is not None and not self.keep_going():
+            self.report.stopped = self.report.stopped or "stopping"
+            return False
+        return self.max_messages is None or claimed < self.max_messages
+
+    async def produce(self, queue: asyncio.Queue[_Prepared | None]) -> None:
+        seen: set[int] = set()
+        claimed = 0
+        try:
+            while self._may_claim(claimed):
+                due = await _due_rows(self.clock(), self.lease, self.batch)
+                rows = [r for r in due if r["id"] not in seen]
+                if not rows:
+                    break
+                seen.update(r["id"] for r in rows)
+                data = await load_message_data(rows)
+                for start in range(0, len(rows), CLAIM_CHUNK):
+                    if not self._may_claim(claimed):
+                        return
+                    chunk = rows[start : start + CLAIM_CHUNK]
+                    if self.max_messages is not None:
+                        chunk = chunk[: self.max_messages - claimed]
+                    claimed_at = self.clock()
+                    ours = await _claim_rows([r["id"] for r in chunk], self.worker, claimed_at,
+                                             self.lease)
+                    claimed += len(ours)
+                    self.report.lost_claims += len(chunk) - len(ours)
+                    mine = [r for r in chunk if r["id"] in ours]
+                    for index, row in enumerate(mine):
+                        if self.halted:
+                            await self._release_unsent(mine[index:])
+                            return
+                        payload = await self.prepare(row, data)
+                        if payload is not None:
+                            await queue.put(_Prepared(row, payload, claimed_at))
+        finally:
+            await queue.put(None)
+
+    async def consume(self, queue: asyncio.Queue[_Prepared | None]) -> None:
+        while (item := await queue.get()) is not None:
+            if self.halted:
+                await self._release_unsent([item.row])
+                continue
+            # A slow server may keep a claimed row waiting: renew an ageing claim rather
+            # than let another process take the row over while we still hold it.
+            if self.clock() - item.claimed_at > self.lease / 2:
+                if not await _still_ours(item.row["id"], self.worker, self.clock()):
+                    self.report.lost_claims += 1
+                    continue
+            if not self.count(await self.transmit(item.row, item.payload)):
+                self.halted = True
+
+    def count(self, outcome: str) -> bool:
+        """Tally an outcome; False when the server is unreachable (the sweep stops)."""
+        if outcome == "unreachable":
+            self.report.retried += 1
+            self.report.stopped = "mail server unreachable"
+            return False
+        setattr(self.report, outcome, getattr(self.report, outcome) + 1)
+        return True
+
+    async def _release_unsent(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Claimed but not tried: back to the queue as they were (no attempt counted)."""
+        for row in rows:
+            await _release(row, self.worker, {
+                OutboxMessage.state: "pending",
+                OutboxMessage.claimed_at: None,
+                OutboxMessage.claimed_by: None,
+            })
+
+    async def prepare(self, row: dict[str, Any], data: MessageData) -> bytes | None:
+        """The bytes to send, or None when the row was dropped or failed here."""
+        reason = stale_reason(row, data, self.clock())
+        if reason:
+            await _drop(row, self.worker, reason)
+            self.report.dropped += 1
+            return None
+        try:
+            return await prepare_email(row, data, self.settings, self.clock())
+        except RenderError as exc:
+            log.warning("outbox %s cannot be built: %s", row["id"], exc)
+            await _fail(row, self.worker, str(exc), attempt=False)
+            self.report.failed += 1
+            return None
+
+    async def transmit(self, row: dict[str, Any], payload: bytes) -> str:
+        worker, clock = self.worker, self.clock
+        try:
+            client = await self.connection.ensure()
+        except _ServerUnavailable as exc:
+            await _retry_later(row, worker, clock(), str(exc))
+            return "unreachable"
+        try:
+            await client.sendmail(self.sender, [row["to_email"]], payload)
+        except aiosmtplib.SMTPException as exc:
+            code = _response_code(exc)
+            error = f"{code or ''} {_describe(exc)}".strip()
+            if code is None or code == 421:  # disconnected, timed out, closing: reconnect next
+                self.connection.reset()
+            if code is not None and code >= 500:
+                await _fail(row, worker, error, attempt=True)
+                return "failed"
+            if code is not None and row["attempts"] + 1 >= MAX_ATTEMPTS:
+                error = f"gave up after {MAX_ATTEMPTS} attempts: {error}"
+                await _fail(row, worker, error, attempt=True)
+                return "failed"
+            await _retry_later(row, worker, clock(), error)
+            return "retried"
+        except OSError as exc:
+            self.connection.reset()
+            await _retry_later(row, worker, clock(), f"connection lost: {_describe(exc)}")
+            return "retried"
+        except ValueError as exc:  # an address aiosmtplib will not put on the wire
+            await _fail(row, worker, f"unusable address: {_describe(exc)}", attempt=False)
             return "failed"
-        if code is not None and row["attempts"] + 1 >= MAX_ATTEMPTS:
-            error = f"gave up after {MAX_ATTEMPTS} attempts: {error}"
-            await _fail(row, worker, error, attempt=True)
-            return "failed"
-        await _retry_later(row, worker, clock(), error)
-        return "retried"
-    except OSError as exc:
-        connection.reset()
-        await _retry_later(row, worker, clock(), f"connection lost: {_describe(exc)}")
-        return "retried"
-    except ValueError as exc:  # an address aiosmtplib will not put on the wire
-        await _fail(row, worker, f"unusable address: {_describe(exc)}", attempt=False)
-        return "failed"
-    await _mark_sent(row["id"], clock())
-    return "sent"
+        self.recorder.add(row["id"])  # recorded right away, while the next one is sent
+        return "sent"
 
 
 # --- What staff see at /manage/outbox -------------------------------------------------------
