@@ -123,6 +123,18 @@ async def test_signed_ticket_without_registration_is_unknown(
     assert (await ScanLog.select().first().run())["ticket_id"] == 987654
 
 
+async def test_signed_ids_beyond_the_columns_range_are_unknown(
+    engine: Any, settings: Settings
+) -> None:
+    setup = await door(START)
+    for huge in (2**31, 2**40, 2**63 - 1):
+        payload = sign_ticket(settings.data_dir, huge, setup["program"]["id"])
+        assert (await scan(settings, setup, payload)).result == "unknown"
+    stranger = sign_ticket(settings.data_dir, setup["registration"]["id"], 2**50)
+    assert (await scan(settings, setup, stranger)).result == "wrong_program"
+    assert await ScanLog.count().run() == 4
+
+
 @pytest.mark.parametrize(
     ("status", "result"), [("cancelled", "cancelled"), ("waitlisted", "waitlisted")]
 )

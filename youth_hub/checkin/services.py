@@ -8,11 +8,13 @@ checked for first.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import re
 import sqlite3
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +25,7 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
 )
+from piccolo.engine.sqlite import TransactionType
 
 from youth_hub import db
 from youth_hub.accounts import CurrentUser, Role
@@ -31,7 +34,7 @@ from youth_hub.catalog.tables import Program, ProgramSession
 from youth_hub.checkin.tables import CheckIn, ScanLog, ScannerAssignment
 from youth_hub.i18n import gettext as _
 from youth_hub.registration.tables import Registration
-from youth_hub.tickets import InvalidTicket, public_keys, verify_ticket
+from youth_hub.tickets import InvalidTicket, TicketClaims, public_keys, verify_ticket
 from youth_hub.web.errors import DomainError, FieldError, ValidationFailed
 
 RESULTS = (
@@ -62,10 +65,11 @@ MAX_PAYLOAD = 2000  # longer than any QR we print; verify_ticket refuses beyond 
 MAX_NONCE = 80
 MAX_DEVICE_ID = 64
 MAX_BATCH = 500
+MAX_ID = 2**31 - 1  # integer primary keys
 MIN_SEARCH = 3
 MAX_SEARCH = 60
 SEARCH_LIMIT = 20
-# A device clock a little ahead is tolerated; anything later is clamped to the server's now.
+# Nonces and device ids: printable ASCII without spaces.
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
 
 
@@ -395,33 +399,138 @@ async def _replayed(scanner: CurrentUser, nonce: str | None) -> CheckinAnswer | 
     return CheckinAnswer.from_dict(row["response"]) if row else None
 
 
-async def _refuse(scan: _Scan, result: str, first_name: str | None = None) -> CheckinAnswer:
-    answer = scan.answer(result, first_name=first_name)
-    try:
-        await ScanLog.insert(scan.log_row(answer)).run()
-    except Exception as exc:
-        # The same nonce logged meanwhile by a concurrent retry: that one is the first answer.
-        if _is_integrity_error(exc) and (first := await _replayed(scan.scanner, scan.nonce)):
-            return first
-        raise
+async def _log(scan: _Scan, answer: CheckinAnswer) -> CheckinAnswer:
+    await ScanLog.insert(scan.log_row(answer)).run()
     return answer
 
 
-async def _admit(scan: _Scan, registration: dict[str, Any], first_name: str) -> CheckinAnswer:
-    """Insert the check-in; the unique index decides who is first, whatever the concurrency."""
+@contextlib.asynccontextmanager
+async def _reading() -> AsyncIterator[None]:
+    """A scan's reads on one connection: on SQLite opening a connection costs more than the
+    queries, and a read transaction there never waits for writers (WAL)."""
+    engine = db.current_engine()
+    if db.is_sqlite(engine):
+        async with engine.transaction(transaction_type=TransactionType.deferred):
+            yield
+    else:
+        yield  # PostgreSQL: pooled connections are cheap, a transaction would add round trips
+
+
+async def _decide(
+    scan: _Scan, program_slug: Any, *, claims: TicketClaims | None, registration_id: int | None
+) -> CheckinAnswer:
+    """Read what the rules need, then write as little as possible under the write lock: the
+    check-in row (the unique index decides who is first) and the scan-log row."""
     try:
+        async with _reading():
+            outcome = await _read_scan(
+                scan, program_slug, claims=claims, registration_id=registration_id
+            )
+        if isinstance(outcome, CheckinAnswer):
+            return outcome  # a retry: the first answer, nothing written
+        answer, registration = outcome
+        if registration is None:
+            return await _log(scan, answer)  # a refusal: one row in the log
         async with db.write_transaction() as txn:
-            answer = await _admit_in(txn, scan, registration, first_name)
+            return await _admit_in(txn, scan, registration, answer.first_name or "")
     except Exception as exc:
+        # The same nonce stored meanwhile by a concurrent retry: that answer is the first.
         if _is_integrity_error(exc) and (first := await _replayed(scan.scanner, scan.nonce)):
             return first
         raise
-    return answer
+
+
+# What a scan needs in one query: the program, whether the scanner is assigned to it, and the
+# registration the ticket names (the scan path runs this for every ticket at the door).
+_SCAN_FACTS_SQL = """
+SELECT p.id, p.slug, p.title, p.kind, p.status, p.organiser, p.checkin_opens_minutes_before,
+       EXISTS (SELECT 1 FROM checkin_scanner_assignment a
+               WHERE a.program = p.id AND a."user" = {}) AS assigned,
+       r.id AS registration_id, r.program AS registration_program,
+       r.status AS registration_status, r.first_name, r.full_name
+FROM catalog_program p
+LEFT JOIN registration_registration r ON r.id = {}
+WHERE p.slug = {}
+"""
+
+
+async def _scan_facts(
+    program_slug: Any, scanner: CurrentUser, registration_id: int | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    if not isinstance(program_slug, str) or not program_slug.strip() or len(program_slug) > 120:
+        await program_by_slug(program_slug)  # raises the field error
+    # A signed id beyond the column's range names no registration (and must not reach the
+    # database as an out-of-range parameter).
+    wanted = registration_id if registration_id and registration_id <= MAX_ID else 0
+    rows = await Program.raw(_SCAN_FACTS_SQL, scanner.id, wanted, program_slug.strip()).run()
+    if not rows:
+        await program_by_slug(program_slug)  # raises the 404 with its message
+    row = rows[0]
+    program = {
+        k: row[k]
+        for k in (
+            "id",
+            "slug",
+            "title",
+            "kind",
+            "status",
+            "organiser",
+            "checkin_opens_minutes_before",
+        )
+    }
+    program["assigned"] = bool(row["assigned"])
+    registration = None
+    if row["registration_id"] is not None:
+        registration = {
+            "id": row["registration_id"],
+            "program": row["registration_program"],
+            "status": row["registration_status"],
+            "first_name": row["first_name"],
+            "full_name": row["full_name"],
+        }
+    return program, registration
+
+
+async def _read_scan(
+    scan: _Scan,
+    program_slug: Any,
+    *,
+    claims: TicketClaims | None,
+    registration_id: int | None,
+) -> CheckinAnswer | tuple[CheckinAnswer, dict[str, Any] | None]:
+    """The first answer of a retried nonce, or (the answer, the registration to admit or None
+    for a refusal). Writes nothing."""
+    if (first := await _replayed(scan.scanner, scan.nonce)) is not None:
+        return first
+    program, registration = await _scan_facts(program_slug, scan.scanner, registration_id)
+    scan.program = program
+    if not (program["assigned"] or can_manage(scan.scanner, program)):
+        return scan.answer("not_allowed"), None
+    sessions = await checkin_sessions(program["id"])
+    session = _pick_session(sessions, scan.session_id) if scan.session_id else None
+    if registration_id is None:  # the scanned text is not a ticket we signed
+        return scan.answer("invalid"), None
+    if claims is not None and claims.program_id != program["id"]:
+        return scan.answer("wrong_program"), None
+    if registration is None or registration["program"] != program["id"]:
+        return scan.answer("unknown"), None
+    first_name = first_name_of(registration)
+    if registration["status"] == "cancelled":
+        return scan.answer("cancelled", first_name=first_name), None
+    if registration["status"] != "confirmed":
+        return scan.answer("waitlisted", first_name=first_name), None
+    if session is None:
+        session = open_session(program, sessions, scan.at)
+        if session is None:
+            return scan.answer("outside_window", first_name=first_name), None
+        scan.session_id = session["id"]
+    return scan.answer("ok", first_name=first_name), registration
 
 
 async def _admit_in(
     txn: Any, scan: _Scan, registration: dict[str, Any], first_name: str
 ) -> CheckinAnswer:
+    """Insert the check-in; the unique index decides who is first, whatever the concurrency."""
     assert scan.session_id is not None
     savepoint = await txn.savepoint()
     try:
@@ -538,12 +647,13 @@ async def perform_checkin(
     nonce = _check_text(nonce, "nonce", MAX_NONCE)
     device = _check_text(device_id, "device_id", MAX_DEVICE_ID) or ""
     wanted_session = _check_session_id(session_id)
-    if (first := await _replayed(scanner, nonce)) is not None:
-        return first
-    program = await program_by_slug(program_slug)
+    try:
+        claims: TicketClaims | None = verify_ticket(data_dir, text)  # CPU only, before the lock
+    except InvalidTicket:
+        claims = None
     at = min(_utc(scanned_at), now) if scanned_at else now
     scan = _Scan(
-        program=program,
+        program={"id": None, "slug": program_slug if isinstance(program_slug, str) else None},
         scanner=scanner,
         at=at,
         now=now,
@@ -552,53 +662,12 @@ async def perform_checkin(
         device_id=device,
         scanned_at=_utc(scanned_at) if scanned_at else None,
         payload_hash=payload_hash(text),
+        # An id beyond the column's range is logged by the payload hash only.
+        ticket_id=claims.ticket_id if claims and claims.ticket_id <= MAX_ID else None,
         session_id=wanted_session,
     )
-    if not await may_scan(scanner, program):
-        return await _refuse(scan, "not_allowed")
-    sessions = await checkin_sessions(program["id"])
-    session = _pick_session(sessions, wanted_session) if wanted_session else None
-    try:
-        claims = verify_ticket(data_dir, text)
-    except InvalidTicket:
-        return await _refuse(scan, "invalid")
-    scan.ticket_id = claims.ticket_id
-    if claims.program_id != program["id"]:
-        return await _refuse(scan, "wrong_program")
-    return await _admit_registration(scan, claims.ticket_id, sessions, session)
-
-
-async def _admit_registration(
-    scan: _Scan,
-    registration_id: int,
-    sessions: list[dict[str, Any]],
-    session: dict[str, Any] | None,
-) -> CheckinAnswer:
-    registration = (
-        await Registration.select(
-            Registration.id,
-            Registration.program,
-            Registration.status,
-            Registration.first_name,
-            Registration.full_name,
-        )
-        .where(Registration.id == registration_id)
-        .first()
-        .run()
-    )
-    if registration is None or registration["program"] != scan.program["id"]:
-        return await _refuse(scan, "unknown")
-    first_name = first_name_of(registration)
-    if registration["status"] == "cancelled":
-        return await _refuse(scan, "cancelled", first_name)
-    if registration["status"] != "confirmed":
-        return await _refuse(scan, "waitlisted", first_name)
-    if session is None:
-        session = open_session(scan.program, sessions, scan.at)
-        if session is None:
-            return await _refuse(scan, "outside_window", first_name)
-        scan.session_id = session["id"]
-    return await _admit(scan, registration, first_name)
+    registration_id = claims.ticket_id if claims else None
+    return await _decide(scan, program_slug, claims=claims, registration_id=registration_id)
 
 
 async def perform_manual_checkin(
@@ -621,25 +690,17 @@ async def perform_manual_checkin(
             [FieldError("registration_id", _("Choose a person from the search results."))]
         ) from None
     nonce = _check_text(nonce, "nonce", MAX_NONCE)
-    wanted_session = _check_session_id(session_id)
-    if (first := await _replayed(scanner, nonce)) is not None:
-        return first
-    program = await program_by_slug(program_slug)
     scan = _Scan(
-        program=program,
+        program={"id": None, "slug": program_slug if isinstance(program_slug, str) else None},
         scanner=scanner,
         at=now,
         now=now,
         source="manual",
         nonce=nonce,
         ticket_id=reg_id,
-        session_id=wanted_session,
+        session_id=_check_session_id(session_id),
     )
-    if not await may_scan(scanner, program):
-        return await _refuse(scan, "not_allowed")
-    sessions = await checkin_sessions(program["id"])
-    session = _pick_session(sessions, wanted_session) if wanted_session else None
-    return await _admit_registration(scan, reg_id, sessions, session)
+    return await _decide(scan, program_slug, claims=None, registration_id=reg_id)
 
 
 # --------------------------------------------------------------------------- offline batches
