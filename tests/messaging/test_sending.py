@@ -267,3 +267,30 @@ async def test_implicit_tls(engine: Any, settings: Settings, tmp_path: Path) -> 
         report = await send_due_messages(mail)
         assert (await _row(row_id))["state"] == "pending"
         assert report.stopped == "mail server unreachable" and server.messages == []
+
+
+async def test_server_lost_mid_sweep_puts_the_untried_back_untouched(
+    engine: Any, mail_settings: Settings, smtp: MailServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from youth_hub.messaging import services
+
+    ids = await _queue(mail_settings, 10)
+    real_ensure = services._Connection.ensure
+    calls = 0
+
+    async def ensure(self: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 3:  # the server goes away after three messages
+            raise services._ServerUnavailable("mail server unreachable: gone")
+        return await real_ensure(self)
+
+    monkeypatch.setattr(services._Connection, "ensure", ensure)
+    report = await send_due_messages(mail_settings)
+    assert report.sent == 3 and report.stopped == "mail server unreachable"
+    rows = [await _row(i) for i in ids]
+    assert [r["state"] for r in rows] == ["sent"] * 3 + ["pending"] * 7
+    assert rows[3]["attempts"] == 1 and "gone" in rows[3]["last_error"]  # the one tried
+    # the rest were claimed but never tried: back as they were, due now, no attempt counted
+    assert [(r["attempts"], r["claimed_by"]) for r in rows[4:]] == [(0, None)] * 6
+    assert len(smtp.messages) == 3
