@@ -287,3 +287,20 @@ async def test_daily_digest_to_each_organiser_once(
     text = text_part(smtp.messages[0])
     assert "Kelas Kepemimpinan" in text and "Ayu <b>Lestari</b>" in text
     assert "2 baru (terkonfirmasi 1, daftar tunggu 1)" in text
+
+
+async def test_the_tick_plans_reminders_and_the_digest_once_a_day(
+    engine: Any, settings: Settings
+) -> None:
+    from datetime import date
+
+    from youth_hub.messaging.planning import run_planning
+
+    now = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 08:00 WIB
+    organiser = await make_staff("organiser")
+    program = await make_program(organiser=organiser, starts_at=now + timedelta(days=2))
+    await add_registration(program, created_at=datetime(2026, 12, 1, 5, 0, tzinfo=UTC))
+    done: set[date] = set()
+    assert await run_planning(settings, now, digests_done=done) == (2, 1)
+    assert done == {date(2026, 12, 1)}
+    assert await run_planning(settings, now + timedelta(minutes=1), digests_done=done) == (0, 0)

@@ -362,14 +362,14 @@ async def plan_digests(settings: Settings, now: datetime | None = None) -> int:
     ).where(StaffUser.id.is_in(list(by_organiser)) & StaffUser.active.eq(True)).run()
     added = 0
     for user in users:
-        programs = list(by_organiser[user["id"]].values())
+        summary = list(by_organiser[user["id"]].values())
         new_id = await enqueue_message(
             kind="digest",
             to_email=user["email"],
             to_name=user["name"],
             language=user["language"],
             base_url=settings.base_url,
-            context={"day": day.isoformat(), "programs": programs},
+            context={"day": day.isoformat(), "programs": summary},
             due_at=now,
             dedupe_key=f"digest:{user['id']}:{day.isoformat()}",
         )
@@ -377,11 +377,20 @@ async def plan_digests(settings: Settings, now: datetime | None = None) -> int:
     return added
 
 
-async def run_planning(settings: Settings, now: datetime | None = None) -> tuple[int, int]:
-    """What the scheduler runs each tick before sending."""
+async def run_planning(
+    settings: Settings, now: datetime | None = None, *, digests_done: set[date] | None = None
+) -> tuple[int, int]:
+    """What the scheduler runs each tick before sending. `digests_done` (kept by the
+    scheduler) skips the digest query for a day already planned: yesterday's registrations
+    do not change, and the dedupe keys keep it once a day across processes anyway."""
     now = now or datetime.now(UTC)
     reminders = await plan_due_reminders(settings, now)
-    digests = await plan_digests(settings, now)
+    digests = 0
+    day = digest_day(now, settings)
+    if day is not None and (digests_done is None or day not in digests_done):
+        digests = await plan_digests(settings, now)
+        if digests_done is not None:
+            digests_done.add(day)
     return reminders, digests
 
 

@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -44,13 +44,14 @@ class Ticker:
         self.stopping = False
         self.busy = asyncio.Lock()
         self.last_report: SweepReport | None = None
+        self.digests_done: set[date] = set()
 
     async def tick(self) -> None:
         if self.stopping:
             return
         async with self.busy:
             try:
-                await run_planning(self.settings)
+                await run_planning(self.settings, digests_done=self.digests_done)
             except Exception:  # sending must not wait on a planning bug
                 log.exception("planning messages failed")
             try:
