@@ -17,7 +17,6 @@ Runs alternate (plain, product, plain, product...); figures are medians over the
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import secrets
 import subprocess
@@ -52,7 +51,7 @@ class _Sink:
     def __init__(self) -> None:
         self.accepted = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.accepted += 1
         return "250 2.0.0 Accepted"
 
