@@ -8,6 +8,7 @@ Plain async functions, no HTTP. Who may do what:
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import unicodedata
@@ -615,21 +616,50 @@ async def list_managed(user: CurrentUser, *, limit: int = 200) -> list[dict[str,
     return _shape(rows)
 
 
+_SESSION_FIELDS = ("id", "position", "title", "starts_at", "ends_at", "location", "day",
+                   "checkin")
+
+
+def _sessions_column() -> Any:
+    """The program's sessions as a JSON array in the same statement as the program."""
+    pairs = ", ".join(f"'{name}', s.\"{name}\"" for name in _SESSION_FIELDS)
+    if db.is_sqlite(Program._meta.db):
+        sql = f'(SELECT json_group_array(json_object({pairs})) FROM "catalog_session" s '
+    else:
+        sql = f'(SELECT json_agg(json_build_object({pairs})) FROM "catalog_session" s '
+    sql += 'WHERE s."program" = "catalog_program"."id")'
+    return QueryString(sql).as_alias("sessions_json")
+
+
+def _parse_sessions(raw: Any) -> list[dict[str, Any]]:
+    items = json.loads(raw) if isinstance(raw, str | bytes) else (raw or [])
+    sessions = []
+    for item in items:
+        if not item or item.get("id") is None:  # PostgreSQL's json_agg of no rows
+            continue
+        sessions.append({
+            **item,
+            "starts_at": datetime.fromisoformat(item["starts_at"]).astimezone(UTC),
+            "ends_at": datetime.fromisoformat(item["ends_at"]).astimezone(UTC),
+            "checkin": bool(item["checkin"]),
+        })
+    sessions.sort(key=lambda s: (s["position"], s["starts_at"]))
+    return sessions
+
+
 async def get_program_detail(slug: str, user: CurrentUser | None = None
                              ) -> dict[str, Any] | None:
-    """One program with its sessions (or itinerary stops), topics and seats left; None when
-    it does not exist or is a draft `user` may not manage. Two statements."""
+    """One program with its sessions (or itinerary stops), topics and seats left, in one
+    statement; None when it does not exist or is a draft `user` may not manage."""
     if not is_slug(slug):
         return None
     row = await Program.select(*Program.all_columns(), Program.organiser.name,
-                               _topics_column()).where(Program.slug == slug).first().run()
+                               _topics_column(), _sessions_column()).where(
+        Program.slug == slug).first().run()
     if row is None or (row["status"] == "draft" and not may_manage(user, row)):
         return None
-    sessions = await ProgramSession.select().where(
-        ProgramSession.program == row["id"]
-    ).order_by(ProgramSession.position).order_by(ProgramSession.starts_at).run()
     (detail,) = _shape([row])
-    detail["sessions"] = sessions
+    detail["sessions"] = _parse_sessions(detail.pop("sessions_json", None))
     detail["may_manage"] = may_manage(user, row)
     return detail
 
