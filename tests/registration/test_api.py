@@ -231,3 +231,9 @@ async def test_one_address_cannot_hammer_one_email_but_a_school_is_not_locked_ou
         # another email from the same address still works
         ok = await client.post(_url(program), json=person(60))
         assert ok.status_code == 201
+
+
+async def test_the_routes_are_in_the_openapi_schema(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    operations = schema["paths"]["/api/v1/programs/{slug}/registrations"]
+    assert {"get", "post"} <= set(operations)
