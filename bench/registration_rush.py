@@ -264,7 +264,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Run, print and record; 1 when a count failed (oversold, undersold, 5xx), else 0."""
     args = parse_args(argv)
     for name in ("httpx", "piccolo"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -282,8 +283,9 @@ def main(argv: list[str] | None = None) -> None:
         update_results(SECTION, text)
     if any(not r.confirmed_exact or r.server_errors for r in results):
         print("oversold, undersold or server errors during the rush", file=sys.stderr)
-        sys.exit(1)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
