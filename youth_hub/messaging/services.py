@@ -367,6 +367,8 @@ async def prepare_email(
         position = await waitlist_position(registration) if registration else None
     try:
         rendered = render_message(row, data, settings, position=position)
+        # Let a waiting SMTP answer through between the steps (the sender runs alongside).
+        await asyncio.sleep(0)
         ics = ics_for(row, data, settings)
     except RenderError:
         raise
