@@ -55,7 +55,6 @@ WAITLISTED = "waitlisted"
 CANCELLED = "cancelled"
 STATUSES = (CONFIRMED, WAITLISTED, CANCELLED)
 MY_LINK_TTL = timedelta(minutes=30)
-IDEMPOTENCY_KEY_MAX = 200
 _CODE_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 
