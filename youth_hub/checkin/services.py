@@ -8,12 +8,15 @@ checked for first.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import hashlib
 import io
+import json
 import re
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,7 +28,6 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
 )
-from piccolo.engine.sqlite import TransactionType
 
 from youth_hub import db
 from youth_hub.accounts import CurrentUser, Role
@@ -247,23 +249,16 @@ async def scannable_programs(user: CurrentUser) -> list[dict[str, Any]]:
     return list(rows)
 
 
+_SESSIONS_SQL = (
+    "SELECT id, title, starts_at, ends_at, location, day, position FROM catalog_session "
+    "WHERE program = {} AND checkin = {} ORDER BY starts_at, position"
+)
+
+
 async def checkin_sessions(program_id: int) -> list[dict[str, Any]]:
-    """Sessions and stops that are check-in points, in their order."""
-    return list(
-        await ProgramSession.select(
-            ProgramSession.id,
-            ProgramSession.title,
-            ProgramSession.starts_at,
-            ProgramSession.ends_at,
-            ProgramSession.location,
-            ProgramSession.day,
-            ProgramSession.position,
-        )
-        .where((ProgramSession.program == program_id) & ProgramSession.checkin.eq(True))
-        .order_by(ProgramSession.starts_at)
-        .order_by(ProgramSession.position)
-        .run()
-    )
+    """Sessions and stops that are check-in points, in their order (every scan reads them:
+    plain SQL, no query building)."""
+    return list(await ProgramSession.raw(_SESSIONS_SQL, program_id, True).run())
 
 
 def window_of(program: dict[str, Any], session: dict[str, Any]) -> tuple[datetime, datetime]:
@@ -369,69 +364,126 @@ class _Scan:
             checked_in_at=checked_in_at,
         )
 
-    def log_row(self, answer: CheckinAnswer) -> ScanLog:
-        return ScanLog(
-            at=self.now,
-            program=self.program["id"],
-            session_id=self.session_id,
-            ticket_id=self.ticket_id,
-            payload_hash=self.payload_hash,
-            result=answer.result,
-            scanner=self.scanner.id,
-            device_id=self.device_id,
-            nonce=self.nonce,
-            source=self.source,
-            scanned_at=self.scanned_at,
-            response=answer.as_dict(),
-        )
+    def log_row(self, answer: CheckinAnswer) -> dict[str, Any]:
+        return {
+            "at": self.now,
+            "program": self.program["id"],
+            "session_id": self.session_id,
+            "ticket_id": self.ticket_id,
+            "payload_hash": self.payload_hash,
+            "result": answer.result,
+            "scanner": self.scanner.id,
+            "device_id": self.device_id,
+            "nonce": self.nonce,
+            "source": self.source,
+            "scanned_at": self.scanned_at,
+            "response": answer.as_dict(),
+        }
+
+
+# The scan path's writes in plain SQL: Piccolo's query building costs more than the insert.
+_LOG_COLUMNS = (
+    "at",
+    "program",
+    "session_id",
+    "ticket_id",
+    "payload_hash",
+    "result",
+    "scanner",
+    "device_id",
+    "nonce",
+    "source",
+    "scanned_at",
+    "response",
+)
+_LOG_SQL = (
+    f"INSERT INTO checkin_scan_log ({', '.join(_LOG_COLUMNS)}) "
+    f"VALUES ({', '.join('{}' for _ in _LOG_COLUMNS)})"
+)
+_CHECKIN_COLUMNS = (
+    "registration",
+    "session",
+    "program",
+    "checked_in_at",
+    "scanned_at",
+    "recorded_at",
+    "device_id",
+    "scanner",
+    "nonce",
+    "source",
+)
+_CHECKIN_SQL = (
+    f"INSERT INTO checkin_checkin ({', '.join(_CHECKIN_COLUMNS)}) "
+    f"VALUES ({', '.join('{}' for _ in _CHECKIN_COLUMNS)})"
+)
+
+
+async def _insert_log(row: dict[str, Any]) -> None:
+    values = [row.get(column) for column in _LOG_COLUMNS]
+    values[_LOG_COLUMNS.index("payload_hash")] = row.get("payload_hash") or ""
+    values[_LOG_COLUMNS.index("device_id")] = row.get("device_id") or ""
+    values[_LOG_COLUMNS.index("source")] = row.get("source") or "scan"
+    values[-1] = json.dumps(row.get("response") or {})
+    await ScanLog.raw(_LOG_SQL, *values).run()
 
 
 async def _replayed(scanner: CurrentUser, nonce: str | None) -> CheckinAnswer | None:
     if not nonce:
         return None
-    row = (
-        await ScanLog.select(ScanLog.response)
-        .where((ScanLog.scanner == scanner.id) & (ScanLog.nonce == nonce))
-        .first()
-        .output(load_json=True)
-        .run()
-    )
-    return CheckinAnswer.from_dict(row["response"]) if row else None
+    rows = await ScanLog.raw(
+        "SELECT response FROM checkin_scan_log WHERE scanner = {} AND nonce = {}",
+        scanner.id,
+        nonce,
+    ).run()
+    if not rows:
+        return None
+    response = rows[0]["response"]
+    return CheckinAnswer.from_dict(json.loads(response) if isinstance(response, str) else response)
 
 
 async def _log(scan: _Scan, answer: CheckinAnswer) -> CheckinAnswer:
-    await ScanLog.insert(scan.log_row(answer)).run()
+    await _insert_log(scan.log_row(answer))
     return answer
 
 
+_write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 @contextlib.asynccontextmanager
-async def _reading() -> AsyncIterator[None]:
-    """A scan's reads on one connection: on SQLite opening a connection costs more than the
-    queries, and a read transaction there never waits for writers (WAL)."""
+async def _writing() -> AsyncIterator[Any]:
+    """A write transaction. On SQLite the scans of this process queue on an asyncio lock first:
+    SQLite's own busy handler sleeps up to 100 ms between tries and starves the unlucky."""
     engine = db.current_engine()
-    if db.is_sqlite(engine):
-        async with engine.transaction(transaction_type=TransactionType.deferred):
-            yield
-    else:
-        yield  # PostgreSQL: pooled connections are cheap, a transaction would add round trips
+    if not db.is_sqlite(engine):
+        async with db.write_transaction() as txn:
+            yield txn
+        return
+    loop = asyncio.get_running_loop()
+    lock = _write_locks.get(loop)
+    if lock is None:
+        lock = _write_locks[loop] = asyncio.Lock()
+    async with lock, db.write_transaction() as txn:
+        yield txn
 
 
 async def _decide(
     scan: _Scan, program_slug: Any, *, claims: TicketClaims | None, registration_id: int | None
 ) -> CheckinAnswer:
-    """Read what the rules need, then write as little as possible under the write lock: the
-    check-in row (the unique index decides who is first) and the scan-log row."""
+    """Read what the rules need and write the answer in one short write transaction (one
+    connection, one commit): the check-in row, where the unique index decides who is first,
+    and the scan-log row."""
     try:
-        async with _reading():
+        async with _writing() as txn:
             outcome = await _read_scan(
                 scan, program_slug, claims=claims, registration_id=registration_id
             )
-        if isinstance(outcome, CheckinAnswer):
-            return outcome  # a retry: the first answer, nothing written
-        answer, registration = outcome
-        if registration is None:
-            return await _log(scan, answer)  # a refusal: one row in the log
-        async with db.write_transaction() as txn:
+            if isinstance(outcome, CheckinAnswer):
+                return outcome  # a retry: the first answer, nothing written
+            answer, registration = outcome
+            if registration is None:
+                return await _log(scan, answer)  # a refusal: one row in the log
             return await _admit_in(txn, scan, registration, answer.first_name or "")
     except Exception as exc:
         # The same nonce stored meanwhile by a concurrent retry: that answer is the first.
@@ -532,46 +584,46 @@ async def _admit_in(
 ) -> CheckinAnswer:
     """Insert the check-in; the unique index decides who is first, whatever the concurrency."""
     assert scan.session_id is not None
-    savepoint = await txn.savepoint()
-    try:
-        await CheckIn.insert(
-            CheckIn(
-                registration=registration["id"],
-                session=scan.session_id,
-                program=scan.program["id"],
-                checked_in_at=scan.at,
-                scanned_at=scan.scanned_at or scan.at,
-                recorded_at=scan.now,
-                device_id=scan.device_id,
-                scanner=scan.scanner.id,
-                nonce=scan.nonce,
-                source=scan.source,
-            )
+    # On PostgreSQL FOR UPDATE: a concurrent earlier offline scan waits for this one.
+    lock = "" if db.is_sqlite(db.current_engine()) else " FOR UPDATE"
+    rows: list[dict[str, Any]] = []
+    for _attempt in range(2):  # twice: the row in the way may be undone in between
+        savepoint = await txn.savepoint()
+        try:
+            await CheckIn.raw(
+                _CHECKIN_SQL,
+                registration["id"],
+                scan.session_id,
+                scan.program["id"],
+                scan.at,
+                scan.scanned_at or scan.at,
+                scan.now,
+                scan.device_id,
+                scan.scanner.id,
+                scan.nonce,
+                scan.source,
+            ).run()
+        except Exception as exc:
+            if not _is_integrity_error(exc):
+                raise
+            await savepoint.rollback_to()
+        else:
+            answer = scan.answer("ok", first_name=first_name, checked_in_at=scan.at)
+            await _insert_log(scan.log_row(answer))
+            return answer
+        # Somebody was first. Offline, the earliest scan is the one kept whatever order the
+        # batches arrive in: a later-arriving earlier scan takes the kept place.
+        rows = await CheckIn.raw(
+            "SELECT id, checked_in_at, scanned_at, device_id, scanner, source "
+            "FROM checkin_checkin WHERE registration = {} AND session = {}" + lock,
+            registration["id"],
+            scan.session_id,
         ).run()
-    except Exception as exc:
-        if not _is_integrity_error(exc):
-            raise
-        await savepoint.rollback_to()
-    else:
-        answer = scan.answer("ok", first_name=first_name, checked_in_at=scan.at)
-        await ScanLog.insert(scan.log_row(answer)).run()
-        return answer
-
-    # Somebody was first. Offline, the earliest scan is the one kept whatever order the
-    # batches arrive in: a later-arriving earlier scan takes the kept place.
-    where = (CheckIn.registration == registration["id"]) & (CheckIn.session == scan.session_id)
-    query = CheckIn.select(
-        CheckIn.id,
-        CheckIn.checked_in_at,
-        CheckIn.scanned_at,
-        CheckIn.device_id,
-        CheckIn.scanner,
-        CheckIn.source,
-    ).where(where)
-    if not db.is_sqlite(db.current_engine()):
-        query = query.lock_rows("UPDATE")  # a concurrent earlier scan waits for us
-    kept = await query.first().run()
-    assert kept is not None  # the conflicting row exists: check-ins are only deleted by undo
+        if rows:
+            break
+    if not rows:
+        raise RuntimeError("check-in row both present and absent twice over")
+    kept = rows[0]
     kept_at = _utc(kept["checked_in_at"])
     duplicate: dict[str, Any]
     if scan.source == "offline" and scan.at < kept_at:
@@ -604,23 +656,20 @@ async def _admit_in(
             "source": scan.source,
         }
     answer = scan.answer("already_checked_in", first_name=first_name, checked_in_at=kept_at)
-    await ScanLog.insert(scan.log_row(answer)).run()
+    await _insert_log(scan.log_row(answer))
     if scan.source == "offline" or duplicate["source"] == "offline":
         # The scan that is not (or no longer) the kept one, recorded for reconciliation.
-        await ScanLog.insert(
-            ScanLog(
-                at=scan.now,
-                program=scan.program["id"],
-                session_id=scan.session_id,
-                ticket_id=registration["id"],
-                result="duplicate",
-                scanner=duplicate["scanner"],
-                device_id=duplicate["device_id"],
-                source=duplicate["source"],
-                scanned_at=duplicate["scanned_at"],
-                response={"kept_checked_in_at": kept_at.isoformat()},
-            )
-        ).run()
+        await _insert_log(
+            {
+                "at": scan.now,
+                "program": scan.program["id"],
+                "session_id": scan.session_id,
+                "ticket_id": registration["id"],
+                "result": "duplicate",
+                "response": {"kept_checked_in_at": kept_at.isoformat()},
+                **duplicate,
+            }
+        )
     return answer
 
 
