@@ -4,6 +4,7 @@ registrant's language, with times in WIB, and the headers INTERFACE.md promises.
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import escape
 
 from youth_hub import i18n
 from youth_hub.catalog.tables import Program, ProgramSession
@@ -63,6 +65,8 @@ class MessageData:
     registrations: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Calendar files per (program, status, language, change), with a marker for the code.
     calendars: dict[tuple[Any, ...], str] = field(default_factory=dict)
+    # Texts per (kind, language, program, ...), with markers for the name and the code.
+    renders: dict[tuple[Any, ...], Rendered] = field(default_factory=dict)
 
     def registration_for(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
         code = row.get("ticket_code")
@@ -275,6 +279,16 @@ def template_context(
     }
 
 
+# Kinds whose text differs between the registrants of a program only by their name and ticket
+# code: rendered once per program (and language...) with markers, then the two written in.
+_SHARED_KINDS = frozenset(
+    {"confirmation", "waitlisted", "promoted", "cancelled", "reminder", "changed",
+     "program_cancelled", "certificate", "feedback"}
+)
+_NAME_MARK = "\x00yh-name\x00"
+_CODE_MARK = "\x00yh-code\x00"
+
+
 def render_message(
     row: Mapping[str, Any],
     data: MessageData,
@@ -283,6 +297,35 @@ def render_message(
     position: int | None = None,
 ) -> Rendered:
     """Subject, text and HTML of the row, in the row's language."""
+    extra = row.get("context") or {}
+    code = row.get("ticket_code") or ""
+    program = data.program_for(row)
+    if row["kind"] not in _SHARED_KINDS or not code or program is None or "url" in extra:
+        return _render(row, data, settings, position)
+    registration = data.registration_for(row) or {}
+    # No NUL in what is written in: the markers must stay the only ones.
+    name = (row.get("to_name") or registration.get("full_name") or "").replace("\x00", "")
+    code = code.replace("\x00", "")
+    resolved = position if position is not None else extra.get("waitlist_position")
+    key = (row["kind"], row.get("language"), program["id"], bool(name), resolved,
+           json.dumps(extra, sort_keys=True, default=str))
+    shared = data.renders.get(key)
+    if shared is None:
+        marked = {**row, "to_name": _NAME_MARK if name else "", "ticket_code": _CODE_MARK,
+                  "program": program["id"]}
+        shared = _render(marked, data, settings, resolved)
+        data.renders[key] = shared
+    html_code, html_name = str(escape(code)), str(escape(name))
+    return Rendered(
+        subject=shared.subject,
+        text=shared.text.replace(_CODE_MARK, code).replace(_NAME_MARK, name),
+        html=shared.html.replace(_CODE_MARK, html_code).replace(_NAME_MARK, html_name),
+    )
+
+
+def _render(
+    row: Mapping[str, Any], data: MessageData, settings: Settings, position: int | None
+) -> Rendered:
     env = email_environment()
     with i18n.language(row.get("language") or i18n.DEFAULT_LANGUAGE):
         context = template_context(row, data, settings, position=position)
