@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 
@@ -71,3 +73,29 @@ async def test_a_session_cookie_does_not_authenticate_the_api(client: httpx.Asyn
     assert (await client.get("/manage/staff", follow_redirects=False)).status_code == 200
     response = await client.get("/api/v1/me")
     assert response.status_code == 401
+
+
+async def test_last_used_is_refreshed_at_most_every_few_minutes(
+    client: httpx.AsyncClient,
+) -> None:
+    staff = await make_staff(role="scanner")
+    token = await make_token(staff)
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    async def last_used() -> datetime:
+        rows = await ApiToken.select(ApiToken.last_used_at).where(
+            ApiToken.user == staff["id"]
+        ).run()
+        value: datetime = rows[0]["last_used_at"]
+        return value
+
+    await client.get("/api/v1/me", headers=bearer)
+    first = await last_used()
+    await client.get("/api/v1/me", headers=bearer)
+    assert await last_used() == first  # no write per request on the API's hot path
+    stale = datetime.now(UTC) - timedelta(minutes=10)
+    await ApiToken.update({ApiToken.last_used_at: stale}).where(
+        ApiToken.user == staff["id"]
+    ).run()
+    await client.get("/api/v1/me", headers=bearer)
+    assert await last_used() > stale + timedelta(minutes=9)
