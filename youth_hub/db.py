@@ -22,20 +22,25 @@ _MIGRATION_LOCK_ID = 0x59485542  # "YHUB"
 
 
 class PooledSQLiteEngine(SQLiteEngine):
-    """Piccolo's SQLite engine opens a connection, and a thread, for every statement (about
-    2 ms of CPU each). Statements outside a transaction here reuse a few long-lived
-    connections of the event loop that first used the engine; transactions still get a
-    connection of their own, as Piccolo closes it at the end."""
+    """Piccolo's SQLite engine opens a connection, and a thread, for every statement and
+    every transaction (about 2 ms of CPU each). Here both reuse a few long-lived connections
+    of the event loop that first used the engine; other loops get fresh ones as before."""
 
     __slots__ = ("_closed", "_idle", "_open", "_pool_loop", "_pool_size")
 
-    def __init__(self, path: str, *, pool_size: int = 4, **connection_kwargs: Any) -> None:
+    def __init__(self, path: str, *, pool_size: int = 8, **connection_kwargs: Any) -> None:
         super().__init__(path=path, **connection_kwargs)
         self._pool_size = pool_size
         self._pool_loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Queue[Any] | None = None
         self._open = 0
         self._closed = False
+
+    def _pooling(self) -> bool:
+        loop = asyncio.get_running_loop()
+        if self._pool_loop is None and not self._closed:
+            self._pool_loop, self._idle = loop, asyncio.Queue()
+        return loop is self._pool_loop and not self._closed
 
     async def _connect(self) -> Any:
         connection = aiosqlite.connect(**self.connection_kwargs)
@@ -62,6 +67,17 @@ class PooledSQLiteEngine(SQLiteEngine):
                 raise
         return await self._idle.get()
 
+    async def _release(self, connection: Any) -> None:
+        assert self._idle is not None
+        try:
+            if connection.in_transaction:  # never hand on a half-finished transaction
+                await connection.rollback()
+        except BaseException:
+            self._open -= 1
+            await connection.close()
+            raise
+        self._idle.put_nowait(connection)
+
     async def _run_in_new_connection(
         self,
         query: str,
@@ -69,27 +85,46 @@ class PooledSQLiteEngine(SQLiteEngine):
         query_type: str = "generic",
         table: Any = None,
     ) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._pool_loop is None and not self._closed:
-            self._pool_loop, self._idle = loop, asyncio.Queue()
-        if loop is not self._pool_loop or self._closed:
-            # Another event loop (a test helper, a thread): no sharing across loops.
+        if not self._pooling():
             return await super()._run_in_new_connection(query, args, query_type, table)
-        assert self._idle is not None
         connection = await self._acquire()
         try:
             async with connection.execute(query, args or []) as cursor:
                 return await cursor.fetchall()
         finally:
-            if connection.in_transaction:  # a raw BEGIN outside Piccolo's transaction
-                await connection.rollback()
-            self._idle.put_nowait(connection)
+            await self._release(connection)
+
+    async def get_connection(self) -> Any:
+        """Used by Piccolo's transactions: a pooled connection that `close()` hands back."""
+        if not self._pooling():
+            return await super().get_connection()
+        return _Lease(await self._acquire(), self)
 
     async def close_pool(self) -> None:
         self._closed = True
         while self._idle is not None and not self._idle.empty():
             await self._idle.get_nowait().close()
             self._open -= 1
+
+
+class _Lease:
+    """A pooled connection lent to one transaction; Piccolo closes it at the end, which
+    here gives it back to the pool."""
+
+    __slots__ = ("_connection", "_engine")
+
+    def __init__(self, connection: Any, engine: PooledSQLiteEngine) -> None:
+        object.__setattr__(self, "_connection", connection)
+        object.__setattr__(self, "_engine", engine)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._connection, name, value)
+
+    async def close(self) -> None:
+        await self._engine._release(self._connection)
 
 
 async def _keep_session(connection: Any) -> None:
