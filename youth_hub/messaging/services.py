@@ -1,11 +1,12 @@
-"""Sending the outbox: claim each due row with one conditional UPDATE, render it, send it
-over one SMTP connection per sweep, record the outcome at once.
+"""Sending the outbox: claim due rows with a conditional UPDATE, render them, send them over
+one SMTP connection per sweep, record each outcome as soon as it is known.
 
 Exactly-once as far as SMTP allows: a row is claimed (`state='sending'`, `claimed_at`,
-`claimed_by`) by a single UPDATE whose WHERE clause only matches an unclaimed or abandoned row,
-so two processes never both send it. A process that dies mid-send leaves the row `sending`;
-once its lease is over another process takes it again. The only double is a message the
-server accepted in the instant before the dead process could record it.
+`claimed_by`) by an UPDATE whose WHERE clause only matches it while it is unclaimed (or its
+claim abandoned), and RETURNING says which rows were won, so two processes never both send
+one. A process that dies mid-send leaves its rows `sending`; once their lease is over another
+process takes them again. The only double is a message the server accepted in the instant
+before the dead process could record it.
 """
 
 from __future__ import annotations
