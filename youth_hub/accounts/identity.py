@@ -87,7 +87,7 @@ async def user_by_token(token: str) -> CurrentUser | None:
         .where(
             (ApiToken.token_hash == hash_token(token))
             & ApiToken.revoked_at.is_null()
-            & owner.active.eq(True)
+            & (owner.active == True)  # noqa: E712 (a column comparison, not a truth test)
         )
         .first()
         .run()

@@ -65,7 +65,7 @@ class RotatingSessionBackend(ServerSideSessionBackend):
 
 
 class RotatingSessionConfig(ServerSideSessionConfig):
-    _backend_class = RotatingSessionBackend  # type: ignore[assignment]
+    _backend_class = RotatingSessionBackend
 
 
 def start_session(connection: ASGIConnection[Any, Any, Any, Any], user_id: int) -> None:
