@@ -210,7 +210,14 @@ async def test_my_link_is_single_use_and_lists_the_tickets(client: httpx.AsyncCl
         OutboxMessage.kind == "my_tickets").first().output(load_json=True).run()
     path = message["context"]["link"].removeprefix(BASE)
     assert (await client.get("/my/tickets", follow_redirects=False)).status_code == 303
-    opened = await client.get(path, follow_redirects=False)
+    # Opening the emailed link (GET, as a mail scanner would) uses nothing up.
+    for _ in range(2):
+        shown = await client.get(path, follow_redirects=False)
+        assert shown.status_code == 200 and f'action="{path}"' in shown.text
+        assert shown.headers["cache-control"] == "no-store"
+    assert (await client.post(path, follow_redirects=False)).status_code == 403  # no CSRF token
+    opened = await client.post(path, data={"_csrf_token": csrf_from(shown.text)},
+                               follow_redirects=False)
     assert opened.status_code == 303 and opened.headers["location"] == "/my/tickets"
     tickets = await client.get("/my/tickets")
     assert tickets.status_code == 200
@@ -220,6 +227,8 @@ async def test_my_link_is_single_use_and_lists_the_tickets(client: httpx.AsyncCl
     assert tickets.headers["x-robots-tag"] == "noindex" and 'hx-history="false"' in tickets.text
     again = await client.get(path, follow_redirects=False)
     assert again.status_code == 410 and "kedaluwarsa" in again.text
+    reused = await client.post(path, data={"_csrf_token": csrf}, follow_redirects=False)
+    assert reused.status_code == 410
     assert (await client.get("/my/" + "x" * 40)).status_code == 410
 
 

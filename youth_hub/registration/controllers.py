@@ -294,13 +294,34 @@ async def my_tickets(request: Request[Any, Any, Any]) -> Response[Any]:
                             {"email": email, "tickets": tickets}, private=True)
 
 
+def _expired_link(request: Request[Any, Any, Any]) -> Template:
+    return _my_form(
+        request,
+        alert=_("This link has expired or was already used. Ask for a new one below."),
+        status_code=HTTP_410_GONE,
+    )
+
+
 @get("/my/{token:str}", include_in_schema=False)
-async def my_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
+async def my_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+    """The emailed link only shows a button: mail scanners that pre-open links must not use
+    up the single-use token (GET never changes state); the POST does."""
+    if not await services.my_tickets_link_is_valid(token):
+        return _expired_link(request)
+    return page_or_fragment(
+        request,
+        "registration/my_open.html",
+        "registration/_my_open.html",
+        {"token": token},
+        private=True,
+    )
+
+
+@post("/my/{token:str}", opt={"rate_limit": "register"}, include_in_schema=False)
+async def my_link_open(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     email = await services.consume_my_tickets_link(token)
     if email is None:
-        return _my_form(request, alert=_("This link has expired or was already used. "
-                                         "Ask for a new one below."),
-                        status_code=HTTP_410_GONE)
+        return _expired_link(request)
     session = dict(request.session) if isinstance(request.scope.get("session"), dict) else {}
     session[MY_SESSION_EMAIL] = email
     session[MY_SESSION_UNTIL] = int(time.time()) + MY_SESSION_SECONDS
@@ -479,6 +500,7 @@ ROUTES: list[Any] = [
     my_request,
     my_tickets,
     my_link,
+    my_link_open,
     manage_registrations,
     manage_registrations_csv,
     manage_cancel,

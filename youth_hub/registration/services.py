@@ -860,6 +860,22 @@ async def request_my_tickets_link(
             )
 
 
+async def my_tickets_link_is_valid(token: Any, *, now: datetime | None = None) -> bool:
+    """Whether a link can still be opened, without using it up (GET changes nothing)."""
+    now = now or datetime.now(UTC)
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return False
+    return bool(
+        await MyTicketsLink.exists()
+        .where(
+            (MyTicketsLink.token_hash == _token_hash(token))
+            & MyTicketsLink.used_at.is_null()
+            & (MyTicketsLink.expires_at > now)
+        )
+        .run()
+    )
+
+
 async def consume_my_tickets_link(token: Any, *, now: datetime | None = None) -> str | None:
     """The email a link was sent to, once: used or expired links give None."""
     now = now or datetime.now(UTC)
