@@ -449,3 +449,21 @@ async def test_my_tickets_refuses_a_malformed_email(engine: Any) -> None:
     with pytest.raises(DomainError) as refused:
         await request_my_tickets_link("nope", base_url=BASE)
     assert refused.value.status_code == 422 and refused.value.errors[0].field == "email"
+
+
+async def test_raising_capacity_promotes_the_waiting_list_in_order(engine: Any) -> None:
+    from youth_hub.catalog.services import update_program
+
+    organiser = await make_staff("organiser")
+    program = await make_program(capacity=1, waitlist_limit=5, organiser=organiser)
+    results = [await _register(program["slug"], n) for n in range(1, 5)]
+    assert [r.status for r in results] == ["confirmed", "waitlisted", "waitlisted", "waitlisted"]
+    await update_program(_user(organiser), program["slug"], {"capacity": 3})
+    statuses = [(await get_registration(r.code))["status"] for r in results]
+    assert statuses == ["confirmed", "confirmed", "confirmed", "waitlisted"]
+    assert await waitlist_position(await get_registration(results[3].code)) == 1
+    promoted = await OutboxMessage.count().where(OutboxMessage.kind == "promoted").run()
+    assert promoted == 2
+    seats = await Program.select(Program.seats_taken, Program.waitlist_taken).where(
+        Program.id == program["id"]).first().run()
+    assert seats == {"seats_taken": 3, "waitlist_taken": 1}

@@ -28,7 +28,11 @@ from piccolo.querystring import QueryString
 from youth_hub import db
 from youth_hub.accounts import CurrentUser, Role
 from youth_hub.catalog.constants import KECAMATAN, KINDS, PER_PAGE_API
-from youth_hub.catalog.signals import emit_program_cancelled, emit_program_changed
+from youth_hub.catalog.signals import (
+    emit_capacity_raised,
+    emit_program_cancelled,
+    emit_program_changed,
+)
 from youth_hub.catalog.tables import Program, ProgramSession, ProgramTopic
 from youth_hub.catalog.validation import (
     PROGRAM_FIELDS,
@@ -329,6 +333,8 @@ async def _apply_update(user: CurrentUser | None, row: dict[str, Any],
         await emit_program_changed(program_id, changes)
     if row["status"] == "published" and becomes == "cancelled":
         await emit_program_cancelled(program_id)
+    if becomes == "published" and columns.get("capacity", 0) > row["capacity"]:
+        await emit_capacity_raised(program_id)  # the waiting list moves up into the new seats
     return {"id": program_id, "slug": row["slug"], "status": becomes}
 
 

@@ -13,8 +13,11 @@ from typing import Any
 ProgramChanged = Callable[[int, dict[str, Any]], Awaitable[None]]
 ProgramCancelled = Callable[[int], Awaitable[None]]
 
+CapacityRaised = Callable[[int], Awaitable[None]]
+
 _changed: list[ProgramChanged] = []
 _cancelled: list[ProgramCancelled] = []
+_capacity_raised: list[CapacityRaised] = []
 
 
 def on_program_changed(listener: ProgramChanged) -> ProgramChanged:
@@ -27,6 +30,18 @@ def on_program_cancelled(listener: ProgramCancelled) -> ProgramCancelled:
     if listener not in _cancelled:
         _cancelled.append(listener)
     return listener
+
+
+def on_capacity_raised(listener: CapacityRaised) -> CapacityRaised:
+    """Registration fills the new seats from the waiting list."""
+    if listener not in _capacity_raised:
+        _capacity_raised.append(listener)
+    return listener
+
+
+async def emit_capacity_raised(program_id: int) -> None:
+    for listener in list(_capacity_raised):
+        await listener(program_id)
 
 
 async def emit_program_changed(program_id: int, changes: dict[str, Any]) -> None:
