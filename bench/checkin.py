@@ -12,8 +12,11 @@ beyond the first for one ticket (must be 0) on both sides, and checks the databa
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import secrets
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +28,7 @@ from bench.loadgen import Comparison, Reply, Request, RunResult, interleaved, ru
 
 DUP = 4  # consecutive scans of one ticket: they meet in flight
 WARMUP = 100  # a multiple of DUP, so no ticket straddles warm-up and measurement
+BREAKDOWN_REQUESTS = 300  # sequential, in-process: where one request's CPU goes
 TITLE = "Check-in"
 
 
@@ -145,6 +149,61 @@ async def count_rows() -> tuple[int, int]:
     return int(await CheckIn.count().run()), int(floor[0]["n"])
 
 
+async def cpu_breakdown(url: str, scene: Scene, data_dir: Path, first: int) -> dict[str, float]:
+    """CPU milliseconds per request, sequential and in-process (an httpx ASGI client, whose own
+    cost is in every figure alike): the floor, then the product's layers one on top of another.
+    Tickets from index `first` on are still unused."""
+    import httpx
+
+    from bench.floor import create_floor_app
+    from youth_hub.app import create_app
+    from youth_hub.settings import Settings
+
+    settings = Settings(
+        database_url=url, data_dir=data_dir, secret_key=secrets.token_hex(16), rate_limits=None
+    )
+    auth = {"authorization": f"Bearer {scene.token}"}
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    async def per_request(app: Any, send: Any) -> float:
+        async with app.lifespan():
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                for i in range(20):
+                    await send(client, i)
+                started = time.process_time()
+                for i in range(20, BREAKDOWN_REQUESTS):
+                    await send(client, i)
+                return (time.process_time() - started) * 1000 / (BREAKDOWN_REQUESTS - 20)
+
+    async def floor(client: Any, i: int) -> None:
+        response = await client.post("/floor/checkin", json={"code": scene.codes[first + i]})
+        assert response.json()["result"] == "ok", response.text
+
+    async def health(client: Any, _i: int) -> None:
+        await client.get("/api/v1/health")
+
+    async def me(client: Any, _i: int) -> None:
+        assert (await client.get("/api/v1/me", headers=auth)).status_code == 200
+
+    async def checkin(client: Any, i: int) -> None:
+        body = {"payload": scene.payloads[first + i], "program": scene.slug}
+        response = await client.post("/api/v1/checkin", json=body, headers=auth)
+        assert response.json()["result"] == "ok", response.text
+
+    def product() -> Any:
+        return create_app(settings, run_scheduler=False)
+
+    return {
+        "floor: POST /floor/checkin": await per_request(create_floor_app(url), floor),
+        "product: GET /api/v1/health (framework, middleware, one SELECT)": await per_request(
+            product(), health
+        ),
+        "product: GET /api/v1/me (+ Bearer token identity)": await per_request(product(), me),
+        "product: POST /api/v1/checkin (+ the check-in)": await per_request(product(), checkin),
+    }
+
+
 @dataclass
 class Level:
     clients: int
@@ -212,16 +271,28 @@ def _measure(
     return Level(clients, comparison, product_oks, floor_oks)
 
 
+@dataclass
+class BackendResult:
+    backend: str
+    levels: list[Level]
+    product_rows: int
+    floor_rows: int
+    product_tickets: int
+    cpu: dict[str, float]
+
+
 def run_backend(
     backend: str, *, requests: int, rounds: int, levels: list[int], client: str
-) -> tuple[list[Level], tuple[int, int], int]:
+) -> BackendResult:
     runs_per_side = rounds * len(levels)
-    tickets = runs_per_side * (WARMUP + requests) // DUP + DUP
+    loaded = runs_per_side * (WARMUP + requests) // DUP + DUP  # tickets the load runs use
     with tempfile.TemporaryDirectory(prefix="yh-bench-checkin-") as tmp:
         workdir = Path(tmp)
+        data_dir = workdir / "product-data"  # serve_product's: sign with the keys it uses
         with servers.fresh_database(backend, workdir) as url:
-            # serve_product gives the product this data dir: sign with the keys it will use.
-            scene = servers.run_with_database(url, seed_scene, tickets, workdir / "product-data")
+            scene = servers.run_with_database(
+                url, seed_scene, loaded + BREAKDOWN_REQUESTS, data_dir
+            )
             cursor = {"product": 0, "floor": 0}
             results = []
             with (
@@ -242,16 +313,18 @@ def run_backend(
                             cursor=cursor,
                         )
                     )
-            rows = servers.run_with_database(url, count_rows)
-    return results, rows, cursor["product"] // DUP
+            product_rows, floor_rows = servers.run_with_database(url, count_rows)
+            print(f"--- {backend}, CPU per request, in-process", flush=True)
+            cpu = asyncio.run(cpu_breakdown(url, scene, data_dir, loaded))
+    return BackendResult(backend, results, product_rows, floor_rows, cursor["product"] // DUP, cpu)
 
 
-def _table(backend: str, levels: list[Level]) -> list[str]:
+def _table(result: BackendResult) -> list[str]:
     lines = []
-    for level in levels:
+    for level in result.levels:
         c = level.comparison
         lines.append(
-            f"| {backend} | {level.clients} | {c.floor_throughput:.0f} | "
+            f"| {result.backend} | {level.clients} | {c.floor_throughput:.0f} | "
             f"{c.product_throughput:.0f} | **{c.throughput_ratio:.2f}** | "
             f"{c.floor_median_ms:.1f} / {c.product_median_ms:.1f} | "
             f"{c.floor_p99_ms:.1f} / {c.product_p99_ms:.1f} | **{c.p99_ratio:.2f}** | "
@@ -259,6 +332,32 @@ def _table(backend: str, levels: list[Level]) -> list[str]:
             f"{c.floor_errors} / {c.product_errors} |"
         )
     return lines
+
+
+def _note(result: BackendResult) -> str:
+    expected = sum(len(level.product_oks.tickets) for level in result.levels)
+    oks = sum(len(level.product_oks.oks) for level in result.levels)
+    others: Counter[str] = sum((lv.product_oks.bad for lv in result.levels), Counter())
+    return (
+        f"{result.backend}: in the database after the runs, {result.product_rows} check-in "
+        f"rows for {result.product_tickets} product tickets scanned (warm-up included) and "
+        f"{result.floor_rows} floor tickets marked; measured tickets with an `ok`: {oks} of "
+        f"{expected}; answers other than ok/already_checked_in: {dict(others) or 'none'}."
+    )
+
+
+def _breakdown(results: list[BackendResult]) -> str:
+    names = [r.backend for r in results]
+    text = (
+        f"Where one request's CPU goes: {BREAKDOWN_REQUESTS} sequential requests in-process "
+        "through an httpx ASGI client (its own cost is in every line); each product line adds "
+        "one layer to the line above it.\n\n"
+        "| request | " + " | ".join(f"{n} CPU ms" for n in names) + " |\n"
+        "| --- | " + " | ".join("---" for _ in names) + " |\n"
+    )
+    for label in results[0].cpu:
+        text += f"| {label} | " + " | ".join(f"{r.cpu[label]:.2f}" for r in results) + " |\n"
+    return text
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -275,19 +374,20 @@ def main(argv: list[str] | None = None) -> None:
         "--client",
         default="raw",
         choices=("raw", "httpx"),
-        help="load generator client (raw costs the shared CPU least)",
+        help="load generator client (raw costs the shared CPU least, see bench/README.md)",
     )
+    parser.add_argument("--no-write", action="store_true", help="print, leave RESULTS.md alone")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
     lines = [
         machine_summary(),
         "",
-        f"POST /api/v1/checkin (Bearer token, signature check, roles, window, unique "
-        f"check-in row, scan log) vs the floor's POST /floor/checkin (one conditional UPDATE). "
-        f"One uvicorn worker each, interleaved floor/product × {args.rounds} rounds, "
+        "POST /api/v1/checkin (Bearer token, signature check, roles, window, unique check-in "
+        "row, scan log) vs the floor's POST /floor/checkin (one conditional UPDATE). One "
+        f"uvicorn worker each, interleaved floor/product × {args.rounds} rounds, "
         f"{args.requests} measured requests per run after {WARMUP} warm-up, closed loop "
         f"({args.client} asyncio clients); each ticket scanned {DUP}× by consecutive requests, "
-        f"so its scans are in flight together. Figures: medians over rounds.",
+        "so its scans are in flight together. Figures: medians over rounds.",
         "",
         "| database | clients | floor req/s | product req/s | throughput ratio (≥ 0.5) | "
         "median ms floor / product | p99 ms floor / product | p99 ratio (≤ 2) | "
@@ -295,30 +395,23 @@ def main(argv: list[str] | None = None) -> None:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     notes = []
+    results: list[BackendResult] = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         if backend == "postgres" and not servers.postgres_available():
             notes.append("PostgreSQL did not answer: its half was skipped.")
             continue
-        levels_result, (product_rows, floor_rows), product_tickets = run_backend(
-            backend,
-            requests=args.requests,
-            rounds=args.rounds,
-            levels=levels,
-            client=args.client,
+        result = run_backend(
+            backend, requests=args.requests, rounds=args.rounds, levels=levels, client=args.client
         )
-        lines.extend(_table(backend, levels_result))
-        expected = sum(len(level.product_oks.tickets) for level in levels_result)
-        oks = sum(len(level.product_oks.oks) for level in levels_result)
-        refusals: Counter[str] = sum((lv.product_oks.bad for lv in levels_result), Counter())
-        notes.append(
-            f"{backend}: database after the runs: {product_rows} check-in rows for "
-            f"{product_tickets} product tickets scanned (warm-up included), "
-            f"{floor_rows} floor tickets marked; measured tickets with an `ok`: {oks} of "
-            f"{expected}; other answers: {dict(refusals) or 'none'}."
-        )
+        results.append(result)
+        lines.extend(_table(result))
+        notes.append(_note(result))
     body = "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes)
+    if results:
+        body += "\n\n" + _breakdown(results)
     print(body)
-    update_results(TITLE, body)
+    if not args.no_write:
+        update_results(TITLE, body)
 
 
 if __name__ == "__main__":

@@ -138,6 +138,35 @@ def _answer_view(answer: CheckinAnswer) -> dict[str, Any]:
     }
 
 
+def _choose_session(
+    program: dict[str, Any] | None,
+    sessions: list[dict[str, Any]],
+    session_param: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The session asked for; by default the one open now ("auto": always the open one)."""
+    session = open_now = None
+    if program is not None:
+        open_now = services.open_session(program, sessions, now)
+        wanted = session_param if session_param not in (None, "") else None
+        if wanted is not None:
+            session = next((s for s in sessions if str(s["id"]) == wanted), None)
+        if session is None and wanted != "auto":
+            session = open_now
+    return {
+        "session": session,
+        "open_now": open_now,
+        "session_value": str(session["id"]) if session else "",
+    }
+
+
+async def _counts(program: dict[str, Any] | None, chosen: dict[str, Any]) -> dict[str, int]:
+    if program is None:
+        return {"expected": 0, "checked_in": 0}
+    counted = chosen["session"] or chosen["open_now"]
+    return await services.live_counts(program["id"], counted["id"] if counted else None)
+
+
 async def _scan_context(
     request: Request[Any, Any, Any],
     *,
@@ -156,40 +185,19 @@ async def _scan_context(
     sessions: list[dict[str, Any]] = []
     if program is None and programs and not program_slug:
         # Default: a program with a check-in open now, else the first one.
-        for candidate in programs:
-            if services.open_session(
-                candidate, await services.checkin_sessions(candidate["id"]), now
-            ):
-                program = candidate
-                break
-        program = program or programs[0]
-    session = None
-    open_now = None
+        program = await services.first_open_program(programs, now) or programs[0]
     if program is not None:
         sessions = await services.checkin_sessions(program["id"])
-        open_now = services.open_session(program, sessions, now)
-        wanted = session_param if session_param not in (None, "") else None
-        if wanted is not None:
-            session = next((s for s in sessions if str(s["id"]) == wanted), None)
-        if session is None and wanted != "auto":
-            session = open_now
-    counts = (
-        await services.live_counts(program["id"], (session or open_now or {}).get("id"))
-        if program
-        else {"expected": 0, "checked_in": 0}
-    )
+    chosen = _choose_session(program, sessions, session_param, now)
     recent = await services.recent_scans(program["id"], user, now=now) if program else []
-    session_value = str(session["id"]) if session else ""
     return {
         "user": user,
         "programs": programs,
         "program": program,
         "program_unknown": bool(program_slug) and program is None,
         "sessions": sessions,
-        "session": session,
-        "session_value": session_value,
-        "open_now": open_now,
-        "counts": counts,
+        **chosen,
+        "counts": await _counts(program, chosen),
         "recent": recent,
         "answer": _answer_view(answer) if answer else None,
         "notice": notice,
@@ -377,13 +385,20 @@ async def scan_counts(
     program: FromQuery[str | None] = None,
     session: FromQuery[str | None] = None,
 ) -> Template:
-    context = await _scan_context(
-        request,
-        program_slug=(program or "")[:MAX_QUERY] or None,
-        session_param=(session or "")[:20] or None,
-    )
-    return page_or_fragment(
-        request, "checkin/scan.html", "checkin/_counts.html", context, private=True
+    # Polled every few seconds by each scanner: only what the counts need.
+    user = _user(request)
+    found = await services.program_by_slug((program or "")[:MAX_QUERY])
+    if not await services.may_scan(user, found):
+        raise DomainError(
+            code="not_found", message=_("No program has this address."), status_code=404
+        )
+    sessions = await services.checkin_sessions(found["id"])
+    chosen = _choose_session(found, sessions, (session or "")[:20] or None, datetime.now(UTC))
+    context = {"program": found, **chosen, "counts": await _counts(found, chosen)}
+    return Template(
+        template_name="checkin/_counts.html",
+        context=context,
+        headers={"Cache-Control": "no-store", "Vary": "HX-Request"},
     )
 
 

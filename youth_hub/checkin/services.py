@@ -261,6 +261,34 @@ async def checkin_sessions(program_id: int) -> list[dict[str, Any]]:
     return list(await ProgramSession.raw(_SESSIONS_SQL, program_id, True).run())
 
 
+async def first_open_program(
+    programs: list[dict[str, Any]], now: datetime
+) -> dict[str, Any] | None:
+    """The first of `programs` with a check-in window open at `now` (one query for all)."""
+    if not programs:
+        return None
+    by_id = {p["id"]: p for p in programs}
+    widest = max(int(p.get("checkin_opens_minutes_before") or 0) for p in programs)
+    rows = (
+        await ProgramSession.select(
+            ProgramSession.program, ProgramSession.starts_at, ProgramSession.ends_at
+        )
+        .where(
+            ProgramSession.program.is_in(list(by_id))
+            & ProgramSession.checkin.eq(True)
+            & (ProgramSession.ends_at >= now)
+            & (ProgramSession.starts_at <= now + timedelta(minutes=widest))
+        )
+        .run()
+    )
+    open_ids = set()
+    for row in rows:
+        opens, closes = window_of(by_id[row["program"]], row)
+        if opens <= now <= closes:
+            open_ids.add(row["program"])
+    return next((p for p in programs if p["id"] in open_ids), None)
+
+
 def window_of(program: dict[str, Any], session: dict[str, Any]) -> tuple[datetime, datetime]:
     """A session's check-in window: from `checkin_opens_minutes_before` its start to its end."""
     before = program.get("checkin_opens_minutes_before")

@@ -70,9 +70,7 @@ DESCRIPTION = "Scanner assignments, check-ins and the scan log"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="checkin", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="checkin", description=DESCRIPTION)
 
     manager.add_table(
         class_name="ScanLog",

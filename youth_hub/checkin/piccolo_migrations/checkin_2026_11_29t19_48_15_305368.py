@@ -21,9 +21,7 @@ UNIQUE_INDEXES = {
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="checkin", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="checkin", description=DESCRIPTION)
 
     async def create_indexes():
         engine = engine_finder()  # the database being migrated, looked up when it runs
