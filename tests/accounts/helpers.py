@@ -13,6 +13,7 @@ from httpx import Response
 from litestar import Litestar
 
 from tests.factories import DEFAULT_PASSWORD
+from youth_hub.i18n import gettext, language
 
 _CSRF_INPUT = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
 SESSION_COOKIE = "yh_session"
@@ -55,6 +56,14 @@ async def sign_in(
     if check:
         assert response.status_code == 303, (response.status_code, response.text[:500])
     return response
+
+
+def indonesian(msgid: str) -> str:
+    """The Indonesian text a page shows for `msgid` (domains' catalogues may share a msgid)."""
+    with language("id"):
+        text = gettext(msgid)
+    assert text != msgid, f"no Indonesian translation for {msgid!r}"
+    return text
 
 
 def set_cookie_value(response: Response, name: str = SESSION_COOKIE) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.accounts.helpers import csrf_token, sign_in
+from tests.accounts.helpers import csrf_token, indonesian, sign_in
 from tests.factories import make_staff, make_token
 from youth_hub.accounts import CurrentUser, Role, record_audit
 from youth_hub.accounts.passwords import hash_token
@@ -142,15 +142,15 @@ async def test_admin_adds_staff_and_the_password_is_shown_once(
 @pytest.mark.parametrize(
     ("form", "field", "message"),
     [
-        ({"email": "", "role": "organiser"}, "email", "Masukkan alamat email yang valid."),
+        ({"email": "", "role": "organiser"}, "email", "Enter a valid email address."),
         ({"email": "no-at-sign", "role": "organiser"}, "email",
-         "Masukkan alamat email yang valid."),
+         "Enter a valid email address."),
         ({"email": "a" * 250 + "@example.test", "role": "organiser"}, "email",
-         "Masukkan alamat email yang valid."),
-        ({"email": "ok@example.test", "role": "superuser"}, "role", "Pilih salah satu peran."),
-        ({"email": "ok@example.test", "role": ""}, "role", "Pilih salah satu peran."),
+         "Enter a valid email address."),
+        ({"email": "ok@example.test", "role": "superuser"}, "role", "Choose one of the roles."),
+        ({"email": "ok@example.test", "role": ""}, "role", "Choose one of the roles."),
         ({"email": "ok@example.test", "role": "organiser", "name": "n" * 121}, "name",
-         "Paling banyak 120 karakter."),
+         "At most 120 characters."),
     ],
 )
 async def test_bad_staff_input_names_the_field_and_creates_nothing(
@@ -161,7 +161,7 @@ async def test_bad_staff_input_names_the_field_and_creates_nothing(
     response = await post_form(client, "/manage/staff", **form)
     assert response.status_code == 422
     assert f'id="staff-{field}-error"' in response.text
-    assert message in response.text
+    assert indonesian(message) in response.text
     assert await StaffUser.count().run() == before
     assert await audit("staff.create") == []
 
@@ -174,7 +174,7 @@ async def test_duplicate_email_is_refused(client: httpx.AsyncClient) -> None:
         client, "/manage/staff", email=existing["email"].upper(), role="admin"
     )
     assert response.status_code == 409
-    assert "Akun staf dengan email ini sudah ada." in response.text
+    assert indonesian("A staff account with this email already exists.") in response.text
     assert 'id="staff-email-error"' in response.text
     assert await StaffUser.count().run() == before
     assert (await staff_row(existing["id"]))["role"] == "scanner"
@@ -234,7 +234,7 @@ async def test_unknown_role_is_refused(client: httpx.AsyncClient) -> None:
     staff = await make_staff(role="organiser")
     response = await post_form(client, f"/manage/staff/{staff['id']}/role", role="root")
     assert response.status_code == 422
-    assert "Pilih salah satu peran." in response.text
+    assert indonesian("Choose one of the roles.") in response.text
     assert (await staff_row(staff["id"]))["role"] == "organiser"
 
 
@@ -344,7 +344,8 @@ async def test_token_actions_refuse_what_does_not_fit(client: httpx.AsyncClient)
     [row] = await ApiToken.select(ApiToken.id).where(ApiToken.user == other["id"]).run()
 
     long_label = await post_form(client, f"/manage/staff/{staff['id']}/tokens", label="x" * 101)
-    assert long_label.status_code == 422 and "Paling banyak 100 karakter." in long_label.text
+    assert long_label.status_code == 422
+    assert indonesian("At most 100 characters.") in long_label.text
     wrong_owner = await post_form(
         client, f"/manage/staff/{staff['id']}/tokens/{row['id']}/revoke"
     )

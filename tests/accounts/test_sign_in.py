@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import httpx
 import pytest
 from argon2 import PasswordHasher
-from litestar.testing import AsyncTestClient
 
 from tests.accounts.conftest import CountingHasher
-from tests.accounts.helpers import csrf_token, sign_in
+from tests.accounts.helpers import csrf_token, indonesian, sign_in
 from tests.factories import DEFAULT_PASSWORD, make_staff
 from youth_hub.accounts import passwords
 from youth_hub.accounts.tables import AuditLog, StaffUser
 
 
-async def test_sign_in_succeeds_and_lands_on_manage(client: AsyncTestClient[Any]) -> None:
+async def test_sign_in_succeeds_and_lands_on_manage(client: httpx.AsyncClient) -> None:
     staff = await make_staff(role="organiser")
     response = await sign_in(client, staff["email"])
     assert response.headers["location"] == "/manage"
@@ -26,14 +24,14 @@ async def test_sign_in_succeeds_and_lands_on_manage(client: AsyncTestClient[Any]
     assert [r["actor_label"] for r in logged] == [staff["email"]]
 
 
-async def test_scanner_lands_on_scan(client: AsyncTestClient[Any]) -> None:
+async def test_scanner_lands_on_scan(client: httpx.AsyncClient) -> None:
     scanner = await make_staff(role="scanner")
     response = await sign_in(client, scanner["email"])
     assert response.headers["location"] == "/scan"
 
 
 async def test_email_is_matched_case_and_space_insensitively(
-    client: AsyncTestClient[Any],
+    client: httpx.AsyncClient,
 ) -> None:
     admin = await make_staff(role="admin", email="ayu@example.test")
     response = await sign_in(client, "  AYU@Example.TEST ")
@@ -42,7 +40,7 @@ async def test_email_is_matched_case_and_space_insensitively(
     assert admin["email"] == "ayu@example.test"
 
 
-async def test_local_next_is_followed(client: AsyncTestClient[Any]) -> None:
+async def test_local_next_is_followed(client: httpx.AsyncClient) -> None:
     admin = await make_staff(role="admin")
     response = await sign_in(client, admin["email"], next_path="/manage/audit?action=x")
     assert response.headers["location"] == "/manage/audit?action=x"
@@ -61,7 +59,7 @@ async def test_local_next_is_followed(client: AsyncTestClient[Any]) -> None:
         "/logout",
     ],
 )
-async def test_next_never_leaves_the_site(client: AsyncTestClient[Any], hostile: str) -> None:
+async def test_next_never_leaves_the_site(client: httpx.AsyncClient, hostile: str) -> None:
     admin = await make_staff(role="admin")
     page = await client.get("/login", params={"next": hostile})
     assert page.status_code == 200
@@ -71,7 +69,7 @@ async def test_next_never_leaves_the_site(client: AsyncTestClient[Any], hostile:
 
 
 async def test_login_page_carries_a_safe_next_and_the_csrf_input(
-    client: AsyncTestClient[Any],
+    client: httpx.AsyncClient,
 ) -> None:
     page = await client.get("/login", params={"next": "/manage/staff"})
     assert page.status_code == 200
@@ -82,7 +80,7 @@ async def test_login_page_carries_a_safe_next_and_the_csrf_input(
     assert "Masuk staf" in page.text  # Indonesian by default
 
 
-async def test_signed_in_visit_to_login_redirects_home(client: AsyncTestClient[Any]) -> None:
+async def test_signed_in_visit_to_login_redirects_home(client: httpx.AsyncClient) -> None:
     admin = await make_staff(role="admin")
     await sign_in(client, admin["email"])
     response = await client.get("/login", follow_redirects=False)
@@ -91,7 +89,7 @@ async def test_signed_in_visit_to_login_redirects_home(client: AsyncTestClient[A
 
 
 async def test_unknown_account_and_wrong_password_get_the_same_answer(
-    client: AsyncTestClient[Any], hasher: CountingHasher
+    client: httpx.AsyncClient, hasher: CountingHasher
 ) -> None:
     staff = await make_staff(role="organiser", email="real@example.test")
     wrong = await sign_in(client, staff["email"], "not the password", check=False)
@@ -104,7 +102,7 @@ async def test_unknown_account_and_wrong_password_get_the_same_answer(
     assert wrong.text.replace("real@example.test", "X") == unknown.text.replace(
         "ghost@example.test", "X"
     )
-    assert "Email atau kata sandi salah." in wrong.text
+    assert indonesian("The email or password is not correct.") in wrong.text
     # both paths paid for exactly one argon2 verification: the unknown one against the dummy
     assert len(wrong_hashes) == 1 and wrong_hashes[0] != passwords._DUMMY_HASH
     assert unknown_hashes == [passwords._DUMMY_HASH]
@@ -112,29 +110,29 @@ async def test_unknown_account_and_wrong_password_get_the_same_answer(
 
 
 async def test_deactivated_account_cannot_sign_in_and_looks_unknown(
-    client: AsyncTestClient[Any], hasher: CountingHasher
+    client: httpx.AsyncClient, hasher: CountingHasher
 ) -> None:
     staff = await make_staff(role="organiser")
     await StaffUser.update({StaffUser.active: False}).where(StaffUser.id == staff["id"]).run()
     response = await sign_in(client, staff["email"], DEFAULT_PASSWORD, check=False)
     assert response.status_code == 422
-    assert "Email atau kata sandi salah." in response.text
+    assert indonesian("The email or password is not correct.") in response.text
     assert hasher.verified == [passwords._DUMMY_HASH]
 
 
 @pytest.mark.parametrize(
     ("email", "password", "field", "message"),
     [
-        ("", "whatever-password", "email", "Masukkan alamat email Anda."),
-        ("not-an-email", "whatever-password", "email", "Masukkan alamat email yang valid."),
-        ("a" * 300 + "@example.test", "x", "email", "Masukkan alamat email yang valid."),
-        ("ꦲꦗꦶ@😀", "x", "email", "Masukkan alamat email yang valid."),
-        ("someone@example.test", "", "password", "Masukkan kata sandi Anda."),
-        ("someone@example.test", "p" * 5000, "password", "Kata sandi terlalu panjang."),
+        ("", "whatever-password", "email", "Enter your email address."),
+        ("not-an-email", "whatever-password", "email", "Enter a valid email address."),
+        ("a" * 300 + "@example.test", "x", "email", "Enter a valid email address."),
+        ("ꦲꦗꦶ@😀", "x", "email", "Enter a valid email address."),
+        ("someone@example.test", "", "password", "Enter your password."),
+        ("someone@example.test", "p" * 5000, "password", "The password is too long."),
     ],
 )
 async def test_bad_input_names_the_field_and_checks_no_password(
-    client: AsyncTestClient[Any],
+    client: httpx.AsyncClient,
     hasher: CountingHasher,
     email: str,
     password: str,
@@ -143,20 +141,20 @@ async def test_bad_input_names_the_field_and_checks_no_password(
 ) -> None:
     response = await sign_in(client, email, password, check=False)
     assert response.status_code == 422
-    assert message in response.text
+    assert indonesian(message) in response.text
     assert f'id="login-{field}-error"' in response.text
     assert 'aria-invalid="true"' in response.text
     assert hasher.verified == []
 
 
-async def test_markup_in_the_email_is_shown_escaped(client: AsyncTestClient[Any]) -> None:
+async def test_markup_in_the_email_is_shown_escaped(client: httpx.AsyncClient) -> None:
     response = await sign_in(client, '"><script>alert(1)</script>', "x", check=False)
     assert response.status_code == 422
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;" in response.text
 
 
-async def test_post_without_csrf_is_refused(client: AsyncTestClient[Any]) -> None:
+async def test_post_without_csrf_is_refused(client: httpx.AsyncClient) -> None:
     staff = await make_staff(role="admin")
     await client.get("/login")
     response = await client.post(
@@ -176,7 +174,7 @@ async def test_post_without_csrf_is_refused(client: AsyncTestClient[Any]) -> Non
     ],
 )
 async def test_odd_bodies_never_cause_a_server_error(
-    client: AsyncTestClient[Any], content: bytes, content_type: str
+    client: httpx.AsyncClient, content: bytes, content_type: str
 ) -> None:
     token = await csrf_token(client)
     response = await client.post(
@@ -188,7 +186,7 @@ async def test_odd_bodies_never_cause_a_server_error(
     assert "Traceback" not in response.text
 
 
-async def test_htmx_sign_in_answers_with_hx_redirect(client: AsyncTestClient[Any]) -> None:
+async def test_htmx_sign_in_answers_with_hx_redirect(client: httpx.AsyncClient) -> None:
     staff = await make_staff(role="organiser")
     token = await csrf_token(client)
     response = await client.post(
@@ -209,7 +207,7 @@ async def test_htmx_sign_in_answers_with_hx_redirect(client: AsyncTestClient[Any
 
 
 async def test_outdated_argon2_parameters_are_upgraded_at_sign_in(
-    client: AsyncTestClient[Any],
+    client: httpx.AsyncClient,
 ) -> None:
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
     staff = await make_staff(role="organiser")
@@ -228,7 +226,7 @@ async def test_outdated_argon2_parameters_are_upgraded_at_sign_in(
     assert passwords.verify_password(row["password_hash"], DEFAULT_PASSWORD)
 
 
-async def test_current_hash_is_left_alone(client: AsyncTestClient[Any]) -> None:
+async def test_current_hash_is_left_alone(client: httpx.AsyncClient) -> None:
     staff = await make_staff(role="organiser")
     before = await StaffUser.select(StaffUser.password_hash).where(
         StaffUser.id == staff["id"]
