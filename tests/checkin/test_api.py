@@ -296,3 +296,21 @@ async def test_only_its_organiser_or_office_assigns(client: Any, role: str) -> N
         headers=bearer(office),
     )
     assert ok.status_code == 201
+
+
+async def test_ticket_and_staff_apis_show_the_checkins(client: Any, settings: Settings) -> None:
+    door = await open_door()
+    body = {"payload": ticket(settings, door["registration"]), "program": door["program"]["slug"]}
+    answer = (await client.post("/api/v1/checkin", json=body, headers=bearer(door["token"]))).json()
+    holder = await client.get(f"/api/v1/tickets/{door['registration']['code']}")
+    assert holder.status_code == 200
+    assert holder.json()["checkins"] == [
+        {"session_id": answer["session_id"], "checked_in_at": answer["checked_in_at"]}
+    ]
+    staff = await client.get(
+        f"/api/v1/programs/{door['program']['slug']}/registrations",
+        headers=bearer(await make_token(door["organiser"])),
+    )
+    assert staff.status_code == 200
+    item = next(i for i in staff.json()["items"] if i["full_name"] == "Putri Ayu Lestari")
+    assert [c["session_id"] for c in item["checkins"]] == [answer["session_id"]]

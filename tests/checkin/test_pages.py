@@ -416,3 +416,83 @@ async def test_scanners_page_adds_and_removes(client: Any) -> None:
     assert (
         await ScannerAssignment.count().where(ScannerAssignment.user == volunteer["id"]).run() == 0
     )
+
+
+HOSTILE = "<script>alert(1)</script>{{7*7}}=SUM(A1)ꦥꦸꦂꦧꦭꦶꦁꦒ🎉'\"%00"
+
+
+async def test_hostile_input_on_every_scan_endpoint_is_never_a_5xx(
+    client: Any, settings: Settings
+) -> None:
+    setup = await door()
+    await sign_in(client, setup["scanner"]["email"])
+    form = await scan_form(client, setup)
+    slug = setup["program"]["slug"]
+    csrf = {"X-CSRFToken": form["_csrf_token"]}
+    gets = [
+        ("/scan", {"program": HOSTILE, "session": HOSTILE}),
+        ("/scan", {"program": "x" * 5000, "session": "9" * 40}),
+        ("/scan/search", {"program": slug, "q": HOSTILE, "session": "-1"}),
+        ("/scan/search", {"program": slug, "q": "%%%___\\\\"}),
+        ("/scan/search", {"program": slug, "q": "x" * 500}),
+        ("/scan/search", {"program": "no-such", "q": "siti"}),
+        ("/scan/search", {}),
+        ("/scan/counts", {"program": slug, "session": HOSTILE}),
+        ("/scan/counts", {}),
+        ("/scan/%F0%9F%8E%89/bundle", {}),
+        (f"/scan/{'x' * 300}/bundle", {}),
+    ]
+    for path, params in gets:
+        response = await client.get(path, params=params)
+        assert response.status_code < 500, (path, params, response.status_code)
+        assert "Traceback" not in response.text
+        assert "<script>alert(1)" not in response.text
+    posts = [
+        ("/scan/checkin", {**form, "payload": HOSTILE, "session_id": HOSTILE}),
+        ("/scan/checkin", {**form, "payload": "YH1.a.b", "session_id": "1e9999"}),
+        ("/scan/checkin", {**form, "payload": "YH1.a.b", "program": ""}),
+        ("/scan/checkin", {**form, "payload": "YH1.a.b", "nonce": HOSTILE}),
+        ("/scan/manual", {**form, "registration_id": "9" * 30}),
+        ("/scan/manual", {**form, "registration_id": HOSTILE}),
+        ("/scan/undo", {**form, "checkin_id": "9" * 40}),
+        ("/scan/undo", {**form, "checkin_id": HOSTILE}),
+    ]
+    for path, data in posts:
+        response = await client.post(path, data=data)
+        assert response.status_code < 500, (path, data, response.status_code)
+        assert "<script>alert(1)" not in response.text
+    for body in (
+        {"scans": "x"},
+        {"scans": [[]]},
+        {},
+        {"scans": [{"payload": HOSTILE}]},
+        {"scans": [{"payload": "YH1.a.b", "scanned_at": HOSTILE}]},
+    ):
+        response = await client.post(f"/scan/{slug}/batch", json=body, headers=csrf)
+        assert 400 <= response.status_code < 500, (body, response.status_code)
+    assert await CheckIn.count().run() == 0
+
+
+async def test_attendance_with_hostile_session_parameter(client: Any) -> None:
+    setup = await door()
+    await sign_in(client, setup["organiser"]["email"])
+    slug = setup["program"]["slug"]
+    for value in (HOSTILE, "9" * 40, "-1", ""):
+        for path in (
+            f"/manage/programs/{slug}/attendance",
+            f"/manage/programs/{slug}/attendance.csv",
+        ):
+            response = await client.get(path, params={"session": value})
+            assert response.status_code == 200, (path, value)
+    page = await client.get(f"/manage/programs/{slug}/scanners")
+    token = csrf_from(page.text)
+    for email in (HOSTILE, "a@b" * 200, ""):
+        response = await client.post(
+            f"/manage/programs/{slug}/scanners", data={"_csrf_token": token, "email": email}
+        )
+        assert response.status_code in (404, 422), email
+        assert "<script>alert(1)" not in response.text
+    removed = await client.post(
+        f"/manage/programs/{slug}/scanners/remove", data={"_csrf_token": token, "user_id": HOSTILE}
+    )
+    assert removed.status_code == 422

@@ -17,7 +17,7 @@ import json
 import re
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1313,3 +1313,42 @@ def attendance_csv(sheet: dict[str, Any], format_time: Any) -> str:
             ]
         )
     return out.getvalue()
+
+
+# --------------------------------------------------------------------------- for other domains
+
+
+async def checkins_by_registration(program_id: int) -> dict[int, list[dict[str, Any]]]:
+    """A program's check-ins by registration, JSON-ready (registration's staff list and API)."""
+    rows = (
+        await CheckIn.select(
+            CheckIn.registration, CheckIn.session, CheckIn.checked_in_at, CheckIn.source
+        )
+        .where(CheckIn.program == program_id)
+        .order_by(CheckIn.checked_in_at)
+        .run()
+    )
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row["registration"], []).append(
+            {
+                "session_id": row["session"],
+                "checked_in_at": _utc(row["checked_in_at"]).isoformat(),
+                "source": row["source"],
+            }
+        )
+    return found
+
+
+async def checkins_of_ticket(registration: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One ticket's check-ins, JSON-ready, for its holder (`GET /api/v1/tickets/{code}`)."""
+    rows = (
+        await CheckIn.select(CheckIn.session, CheckIn.checked_in_at)
+        .where(CheckIn.registration == registration["id"])
+        .order_by(CheckIn.checked_in_at)
+        .run()
+    )
+    return [
+        {"session_id": r["session"], "checked_in_at": _utc(r["checked_in_at"]).isoformat()}
+        for r in rows
+    ]
