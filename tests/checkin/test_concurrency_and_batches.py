@@ -99,12 +99,12 @@ async def test_offline_batches_keep_the_earliest_scan_whatever_the_order(
     # Device B (later scan) syncs first, device A (earlier scan) an hour later.
     batch_b = [offline(payload, slug, session_id, late, "device-b")]
     batch_a = [offline(payload, slug, session_id, early, "device-a")]
-    first = await services.checkin_batch(
+    first = await services.perform_checkin_batch(
         batch_b, scanner=user, data_dir=settings.data_dir, now=START + timedelta(hours=1)
     )
     assert [a.result for a in first] == ["ok"]
     assert first[0].checked_in_at == late
-    second = await services.checkin_batch(
+    second = await services.perform_checkin_batch(
         batch_a, scanner=user, data_dir=settings.data_dir, now=START + timedelta(hours=2)
     )
     assert [a.result for a in second] == ["already_checked_in"]
@@ -118,10 +118,10 @@ async def test_offline_batches_keep_the_earliest_scan_whatever_the_order(
 
     # Both batches sent again: same answers, nothing changes, nothing more logged.
     log_count = await ScanLog.count().run()
-    again_b = await services.checkin_batch(
+    again_b = await services.perform_checkin_batch(
         batch_b, scanner=user, data_dir=settings.data_dir, now=START + timedelta(hours=3)
     )
-    again_a = await services.checkin_batch(
+    again_a = await services.perform_checkin_batch(
         batch_a, scanner=user, data_dir=settings.data_dir, now=START + timedelta(hours=3)
     )
     assert again_b == first and again_a == second
@@ -138,7 +138,7 @@ async def test_in_order_arrival_logs_the_later_scan_as_duplicate(
     payload = ticket(settings, setup["registration"])
     early, late = START - timedelta(minutes=20), START - timedelta(minutes=5)
     # No session given: each scan's own time picks the open session.
-    answers = await services.checkin_batch(
+    answers = await services.perform_checkin_batch(
         [offline(payload, slug, None, early, "a"), offline(payload, slug, None, late, "b")],
         scanner=user,
         data_dir=settings.data_dir,
@@ -161,7 +161,7 @@ async def test_offline_scan_earlier_than_an_online_one_is_kept(
     )
     assert online.result == "ok"
     earlier = NOW - timedelta(minutes=4)
-    answers = await services.checkin_batch(
+    answers = await services.perform_checkin_batch(
         [offline(payload, setup["program"]["slug"], online.session_id, earlier, "phone")],
         scanner=user,
         data_dir=settings.data_dir,
@@ -187,7 +187,7 @@ async def test_one_result_per_scan_with_refusals_in_the_batch(
         offline(ticket(settings, second), "no-such-program", None, NOW, "d"),
         offline(ticket(settings, second), slug, None, START - timedelta(days=3), "d"),
     ]
-    answers = await services.checkin_batch(
+    answers = await services.perform_checkin_batch(
         scans, scanner=user, data_dir=settings.data_dir, now=NOW + timedelta(minutes=5)
     )
     assert [a.result for a in answers] == [
@@ -203,7 +203,7 @@ async def test_one_result_per_scan_with_refusals_in_the_batch(
 
 async def test_scan_times_in_the_future_are_clamped_to_now(engine: Any, settings: Settings) -> None:
     setup = await door(START)
-    answers = await services.checkin_batch(
+    answers = await services.perform_checkin_batch(
         [
             offline(
                 ticket(settings, setup["registration"]),
@@ -242,7 +242,7 @@ async def test_malformed_batches_name_the_field_and_change_nothing(
     ]
     for field, scans in cases:
         try:
-            await services.checkin_batch(
+            await services.perform_checkin_batch(
                 scans, scanner=as_user(setup["scanner"]), data_dir=settings.data_dir, now=NOW
             )
         except services.ValidationFailed as exc:
@@ -272,7 +272,7 @@ async def test_bundle_lists_ids_and_keys_but_no_personal_data(
         data_dir=settings.data_dir,
         now=NOW,
     )
-    bundle = await services.checkin_bundle(
+    bundle = await services.build_checkin_bundle(
         setup["program"]["slug"], user=as_user(setup["scanner"]), data_dir=settings.data_dir
     )
     assert bundle["cancelled"] == [gone["id"]]
@@ -293,7 +293,7 @@ async def test_bundle_lists_ids_and_keys_but_no_personal_data(
         assert word not in text
     outsider = as_user(await make_staff("scanner"))
     try:
-        await services.checkin_bundle(
+        await services.build_checkin_bundle(
             setup["program"]["slug"], user=outsider, data_dir=settings.data_dir
         )
     except services.DomainError as exc:

@@ -85,7 +85,7 @@ async def api_checkin(
 async def api_checkin_batch(
     request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
 ) -> dict[str, Any]:
-    answers = await services.checkin_batch(
+    answers = await services.perform_checkin_batch(
         data.get("scans"), scanner=_user(request), data_dir=_data_dir(request)
     )
     return {"results": [a.as_dict() for a in answers]}
@@ -98,7 +98,9 @@ async def api_checkin_batch(
     summary="What a scanner needs offline (ids only, no personal data)",
 )
 async def api_checkin_bundle(request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[Any]:
-    bundle = await services.checkin_bundle(slug, user=_user(request), data_dir=_data_dir(request))
+    bundle = await services.build_checkin_bundle(
+        slug, user=_user(request), data_dir=_data_dir(request)
+    )
     return Response(bundle, headers={"Cache-Control": "no-store"})
 
 
@@ -164,7 +166,7 @@ async def _counts(program: dict[str, Any] | None, chosen: dict[str, Any]) -> dic
     if program is None:
         return {"expected": 0, "checked_in": 0}
     counted = chosen["session"] or chosen["open_now"]
-    return await services.live_counts(program["id"], counted["id"] if counted else None)
+    return await services.count_checkins(program["id"], counted["id"] if counted else None)
 
 
 async def _scan_context(
@@ -180,16 +182,16 @@ async def _scan_context(
 ) -> dict[str, Any]:
     user = _user(request)
     now = datetime.now(UTC)
-    programs = await services.scannable_programs(user)
+    programs = await services.list_scannable_programs(user)
     program = next((p for p in programs if p["slug"] == program_slug), None)
     sessions: list[dict[str, Any]] = []
     if program is None and programs and not program_slug:
         # Default: a program with a check-in open now, else the first one.
-        program = await services.first_open_program(programs, now) or programs[0]
+        program = await services.find_open_program(programs, now) or programs[0]
     if program is not None:
-        sessions = await services.checkin_sessions(program["id"])
+        sessions = await services.list_checkin_sessions(program["id"])
     chosen = _choose_session(program, sessions, session_param, now)
-    recent = await services.recent_scans(program["id"], user, now=now) if program else []
+    recent = await services.list_recent_scans(program["id"], user, now=now) if program else []
     return {
         "user": user,
         "programs": programs,
@@ -392,7 +394,7 @@ async def scan_counts(
         raise DomainError(
             code="not_found", message=_("No program has this address."), status_code=404
         )
-    sessions = await services.checkin_sessions(found["id"])
+    sessions = await services.list_checkin_sessions(found["id"])
     chosen = _choose_session(found, sessions, (session or "")[:20] or None, datetime.now(UTC))
     context = {"program": found, **chosen, "counts": await _counts(found, chosen)}
     return Template(
@@ -404,7 +406,9 @@ async def scan_counts(
 
 @get("/scan/{slug:str}/bundle", guards=[requires(Role.SCANNER)], include_in_schema=False)
 async def scan_bundle(request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[Any]:
-    bundle = await services.checkin_bundle(slug, user=_user(request), data_dir=_data_dir(request))
+    bundle = await services.build_checkin_bundle(
+        slug, user=_user(request), data_dir=_data_dir(request)
+    )
     return Response(bundle, media_type=MediaType.JSON, headers={"Cache-Control": "no-store"})
 
 
@@ -421,7 +425,7 @@ async def scan_batch(
     if isinstance(scans, list):
         # Scans queued on this program's page name it; the URL fills in any that do not.
         scans = [{"program": slug, **s} if isinstance(s, dict) else s for s in scans]
-    answers = await services.checkin_batch(
+    answers = await services.perform_checkin_batch(
         scans, scanner=_user(request), data_dir=_data_dir(request)
     )
     return Response(
@@ -465,9 +469,9 @@ async def attendance_page(
     request: Request[Any, Any, Any], slug: FromPath[str], session: FromQuery[str | None] = None
 ) -> Template:
     user = _user(request)
-    program = await services.managed_program(slug, user)
+    program = await services.get_managed_program(slug, user)
     session_id = int(session) if session and session.isdigit() and len(session) < 10 else None
-    sheet = await services.attendance_sheet(program, session_id)
+    sheet = await services.build_attendance_sheet(program, session_id)
     await record_audit(
         user,
         "checkin.attendance_view",
@@ -492,9 +496,9 @@ async def attendance_csv(
     request: Request[Any, Any, Any], slug: FromPath[str], session: FromQuery[str | None] = None
 ) -> Response[str]:
     user = _user(request)
-    program = await services.managed_program(slug, user)
+    program = await services.get_managed_program(slug, user)
     session_id = int(session) if session and session.isdigit() and len(session) < 10 else None
-    sheet = await services.attendance_sheet(program, session_id)
+    sheet = await services.build_attendance_sheet(program, session_id)
     await record_audit(
         user,
         "checkin.attendance_export",
@@ -508,7 +512,7 @@ async def attendance_csv(
     filename = f"attendance-{program['slug']}{suffix}.csv"
     return Response(
         # A byte-order mark so Excel reads the names (Javanese script, emoji) as UTF-8.
-        "\ufeff" + services.attendance_csv(sheet, format_datetime),
+        "\ufeff" + services.render_attendance_csv(sheet, format_datetime),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
@@ -528,7 +532,7 @@ async def _scanners_page(
 ) -> Template:
     context = {
         "program": program,
-        "scanners": await services.program_scanners(program["id"]),
+        "scanners": await services.list_scanners(program["id"]),
         "email": email,
         "errors": errors or {},
         "notice": notice,
@@ -551,7 +555,7 @@ async def _scanners_page(
 async def scanners_page(
     request: Request[Any, Any, Any], slug: FromPath[str], added: FromQuery[str | None] = None
 ) -> Template:
-    program = await services.managed_program(slug, _user(request))
+    program = await services.get_managed_program(slug, _user(request))
     notice = _("The scanner was added.") if added else ""
     return await _scanners_page(request, program, notice=notice)
 
@@ -566,7 +570,7 @@ async def scanners_add(
     request: Request[Any, Any, Any], slug: FromPath[str], data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any]:
     user = _user(request)
-    program = await services.managed_program(slug, user)
+    program = await services.get_managed_program(slug, user)
     email = _form_text(data, "email", 300)
     try:
         staff, created = await services.assign_scanner(slug, email, by=user)
@@ -600,7 +604,7 @@ async def scanners_remove(
     request: Request[Any, Any, Any], slug: FromPath[str], data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any]:
     user = _user(request)
-    program = await services.managed_program(slug, user)
+    program = await services.get_managed_program(slug, user)
     await services.unassign_scanner(slug, _form_text(data, "user_id", 20), by=user)
     await record_audit(
         user,

@@ -227,7 +227,7 @@ async def may_scan(user: CurrentUser, program: dict[str, Any]) -> bool:
     )
 
 
-async def scannable_programs(user: CurrentUser) -> list[dict[str, Any]]:
+async def list_scannable_programs(user: CurrentUser) -> list[dict[str, Any]]:
     """The programs this user may scan, soonest first; finished and cancelled ones left out."""
     query = Program.select(*_PROGRAM_COLUMNS).where(
         Program.status.not_in(["cancelled", "finished"])
@@ -255,15 +255,13 @@ _SESSIONS_SQL = (
 )
 
 
-async def checkin_sessions(program_id: int) -> list[dict[str, Any]]:
+async def list_checkin_sessions(program_id: int) -> list[dict[str, Any]]:
     """Sessions and stops that are check-in points, in their order (every scan reads them:
     plain SQL, no query building)."""
     return list(await ProgramSession.raw(_SESSIONS_SQL, program_id, True).run())
 
 
-async def first_open_program(
-    programs: list[dict[str, Any]], now: datetime
-) -> dict[str, Any] | None:
+async def find_open_program(programs: list[dict[str, Any]], now: datetime) -> dict[str, Any] | None:
     """The first of `programs` with a check-in window open at `now` (one query for all)."""
     if not programs:
         return None
@@ -586,7 +584,7 @@ async def _read_scan(
     scan.program = program
     if not (program["assigned"] or can_manage(scan.scanner, program)):
         return scan.answer("not_allowed"), None
-    sessions = await checkin_sessions(program["id"])
+    sessions = await list_checkin_sessions(program["id"])
     session = _pick_session(sessions, scan.session_id) if scan.session_id else None
     if registration_id is None:  # the scanned text is not a ticket we signed
         return scan.answer("invalid"), None
@@ -845,7 +843,7 @@ def _check_batch(scans: Any) -> list[dict[str, Any]]:
     return checked
 
 
-async def checkin_batch(
+async def perform_checkin_batch(
     scans: Any, *, scanner: CurrentUser, data_dir: Path, now: datetime | None = None
 ) -> list[CheckinAnswer]:
     """Scans made offline, sent late: one answer per scan, in order. The earliest scan of a
@@ -883,7 +881,7 @@ async def checkin_batch(
 # --------------------------------------------------------------------------- bundle
 
 
-async def checkin_bundle(
+async def build_checkin_bundle(
     program_slug: str, *, user: CurrentUser, data_dir: Path, now: datetime | None = None
 ) -> dict[str, Any]:
     """What a scanner needs offline: keys, refused ticket ids, ids already in. Ids only."""
@@ -894,7 +892,7 @@ async def checkin_bundle(
             message=_("Your account is not assigned to scan this program."),
             status_code=HTTP_403_FORBIDDEN,
         )
-    sessions = await checkin_sessions(program["id"])
+    sessions = await list_checkin_sessions(program["id"])
     refused = (
         await Registration.select(Registration.id, Registration.status)
         .where((Registration.program == program["id"]) & (Registration.status != "confirmed"))
@@ -938,7 +936,7 @@ async def checkin_bundle(
 # --------------------------------------------------------------------------- scanners
 
 
-async def managed_program(
+async def get_managed_program(
     program_slug: str, user: CurrentUser, *, hide: bool = True
 ) -> dict[str, Any]:
     """The program if `user` manages it; otherwise 404 (pages: another's program is not
@@ -963,7 +961,7 @@ async def assign_scanner(
     program_slug: str, email: Any, *, by: CurrentUser, hide: bool = True
 ) -> tuple[dict[str, Any], bool]:
     """Let a staff member scan this program. Returns (the user, whether newly assigned)."""
-    program = await managed_program(program_slug, by, hide=hide)
+    program = await get_managed_program(program_slug, by, hide=hide)
     if not isinstance(email, str) or not email.strip() or len(email) > 254 or "@" not in email:
         raise ValidationFailed([FieldError("email", _("Enter a valid email address."))])
     staff = (
@@ -992,7 +990,7 @@ async def assign_scanner(
 
 
 async def unassign_scanner(program_slug: str, user_id: Any, *, by: CurrentUser) -> None:
-    program = await managed_program(program_slug, by)
+    program = await get_managed_program(program_slug, by)
     try:
         uid = int(user_id)
     except (TypeError, ValueError):
@@ -1006,7 +1004,7 @@ async def unassign_scanner(program_slug: str, user_id: Any, *, by: CurrentUser) 
     )
 
 
-async def program_scanners(program_id: int) -> list[dict[str, Any]]:
+async def list_scanners(program_id: int) -> list[dict[str, Any]]:
     rows = (
         await ScannerAssignment.select(
             ScannerAssignment.user,
@@ -1159,7 +1157,7 @@ async def search_registrations(
     ]
 
 
-async def live_counts(program_id: int, session_id: int | None) -> dict[str, int]:
+async def count_checkins(program_id: int, session_id: int | None) -> dict[str, int]:
     expected = (
         await Registration.count()
         .where((Registration.program == program_id) & (Registration.status == "confirmed"))
@@ -1169,7 +1167,7 @@ async def live_counts(program_id: int, session_id: int | None) -> dict[str, int]
     return {"expected": int(expected), "checked_in": int(checked)}
 
 
-async def recent_scans(
+async def list_recent_scans(
     program_id: int, user: CurrentUser, *, now: datetime | None = None, limit: int = 8
 ) -> list[dict[str, Any]]:
     """This scanner's last answers for a program, with the check-ins they may still undo."""
@@ -1224,9 +1222,9 @@ async def recent_scans(
     return items
 
 
-async def attendance_sheet(program: dict[str, Any], session_id: int | None) -> dict[str, Any]:
+async def build_attendance_sheet(program: dict[str, Any], session_id: int | None) -> dict[str, Any]:
     """Everyone confirmed (and anyone checked in since cancelled) with their check-in time."""
-    sessions = await checkin_sessions(program["id"])
+    sessions = await list_checkin_sessions(program["id"])
     session = next((s for s in sessions if s["id"] == session_id), None)
     if session is None and sessions:
         session = open_session(program, sessions, datetime.now(UTC)) or sessions[0]
@@ -1287,7 +1285,7 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def attendance_csv(sheet: dict[str, Any], format_time: Any) -> str:
+def render_attendance_csv(sheet: dict[str, Any], format_time: Any) -> str:
     """The attendance sheet as CSV; every cell neutralised against formula injection."""
     out = io.StringIO()
     writer = csv.writer(out)
