@@ -370,7 +370,7 @@ def _reading(cpus: list[tuple[str, dict[str, float]]]) -> str:
             f"- {backend}: the Bearer identity layer (accounts: a token SELECT, an UPDATE of "
             f"`last_used_at` and a user SELECT on every request) costs {me - health:.2f} ms, "
             f"{(me - health) / floor:.1f}× the floor's whole request; the check-in layer "
-            f"(signature check, one query for program + assignment + registration, the "
+            f"(signature check, one query for program, assignment, registration and "
             f"sessions, one transaction with the check-in and scan-log rows) "
             f"{checkin - me:.2f} ms. Framework plus identity alone allow at most "
             f"{ceiling:.2f}× the floor's throughput, whatever the check-in does."

@@ -518,44 +518,54 @@ async def _decide(
         raise
 
 
-# What a scan needs in one query: the program, whether the scanner is assigned to it, and the
-# registration the ticket names (the scan path runs this for every ticket at the door).
+# What a scan needs in one query: the program, whether the scanner is assigned to it, the
+# registration the ticket names, and the program's check-in points (one row per session or
+# stop, the program's columns repeated; one row with no session when it has none).
 _SCAN_FACTS_SQL = """
 SELECT p.id, p.slug, p.title, p.kind, p.status, p.organiser, p.checkin_opens_minutes_before,
        EXISTS (SELECT 1 FROM checkin_scanner_assignment a
                WHERE a.program = p.id AND a."user" = {}) AS assigned,
        r.id AS registration_id, r.program AS registration_program,
-       r.status AS registration_status, r.first_name, r.full_name
+       r.status AS registration_status, r.first_name, r.full_name,
+       s.id AS session_id, s.title AS session_title, s.starts_at, s.ends_at,
+       s.location, s.day, s.position
 FROM catalog_program p
 LEFT JOIN registration_registration r ON r.id = {}
+LEFT JOIN catalog_session s ON s.program = p.id AND s.checkin = {}
 WHERE p.slug = {}
+ORDER BY s.starts_at, s.position
 """
+_PROGRAM_KEYS = (
+    "id",
+    "slug",
+    "title",
+    "kind",
+    "status",
+    "organiser",
+    "checkin_opens_minutes_before",
+)
+
+
+@dataclass
+class _Facts:
+    program: dict[str, Any]
+    registration: dict[str, Any] | None
+    sessions: list[dict[str, Any]]
 
 
 async def _scan_facts(
     program_slug: Any, scanner: CurrentUser, registration_id: int | None
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
+) -> _Facts:
     if not isinstance(program_slug, str) or not program_slug.strip() or len(program_slug) > 120:
         await program_by_slug(program_slug)  # raises the field error
     # A signed id beyond the column's range names no registration (and must not reach the
     # database as an out-of-range parameter).
     wanted = registration_id if registration_id and registration_id <= MAX_ID else 0
-    rows = await Program.raw(_SCAN_FACTS_SQL, scanner.id, wanted, program_slug.strip()).run()
+    rows = await Program.raw(_SCAN_FACTS_SQL, scanner.id, wanted, True, program_slug.strip()).run()
     if not rows:
         await program_by_slug(program_slug)  # raises the 404 with its message
     row = rows[0]
-    program = {
-        k: row[k]
-        for k in (
-            "id",
-            "slug",
-            "title",
-            "kind",
-            "status",
-            "organiser",
-            "checkin_opens_minutes_before",
-        )
-    }
+    program = {key: row[key] for key in _PROGRAM_KEYS}
     program["assigned"] = bool(row["assigned"])
     registration = None
     if row["registration_id"] is not None:
@@ -566,7 +576,20 @@ async def _scan_facts(
             "first_name": row["first_name"],
             "full_name": row["full_name"],
         }
-    return program, registration
+    sessions = [
+        {
+            "id": r["session_id"],
+            "title": r["session_title"],
+            "starts_at": r["starts_at"],
+            "ends_at": r["ends_at"],
+            "location": r["location"],
+            "day": r["day"],
+            "position": r["position"],
+        }
+        for r in rows
+        if r["session_id"] is not None
+    ]
+    return _Facts(program, registration, sessions)
 
 
 async def _read_scan(
@@ -580,11 +603,11 @@ async def _read_scan(
     for a refusal). Writes nothing."""
     if (first := await _replayed(scan.scanner, scan.nonce)) is not None:
         return first
-    program, registration = await _scan_facts(program_slug, scan.scanner, registration_id)
+    facts = await _scan_facts(program_slug, scan.scanner, registration_id)
+    program, registration, sessions = facts.program, facts.registration, facts.sessions
     scan.program = program
     if not (program["assigned"] or can_manage(scan.scanner, program)):
         return scan.answer("not_allowed"), None
-    sessions = await list_checkin_sessions(program["id"])
     session = _pick_session(sessions, scan.session_id) if scan.session_id else None
     if registration_id is None:  # the scanned text is not a ticket we signed
         return scan.answer("invalid"), None
