@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from tests.support import pg
+from tests.support.client import in_loop_client
 from tests.support.clock import FrozenClock
 from youth_hub import db
 from youth_hub.settings import Settings
@@ -116,8 +117,17 @@ def app(settings: Settings) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar, engine: Any) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+def client_follows_redirects() -> bool:
+    """Override in a domain's conftest to see redirects as they are."""
+    return True
+
+
+@pytest.fixture
+async def client(
+    app: Litestar, engine: Any, client_follows_redirects: bool
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app and the test in one event loop (see tests/support/client.py)."""
+    async with in_loop_client(app, follow_redirects=client_follows_redirects) as test_client:
         yield test_client
 
 

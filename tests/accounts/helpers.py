@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 from httpx import Response
-from litestar import Litestar
 
 from tests.factories import DEFAULT_PASSWORD
 from youth_hub.i18n import gettext, language
@@ -80,33 +75,3 @@ def set_cookie_header(response: Response, name: str = SESSION_COOKIE) -> str:
         if header.split("=", 1)[0].strip() == name:
             return header
     raise AssertionError(f"no Set-Cookie for {name}")
-
-
-@contextlib.asynccontextmanager
-async def in_loop_client(
-    app: Litestar, base_url: str = "http://testserver.local", address: str = "203.0.113.7"
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The app's lifespan and an httpx client to it, both in the caller's event loop."""
-    started, stopping = asyncio.Event(), asyncio.Event()
-
-    async def run_lifespan() -> None:
-        # One task enters and exits the lifespan (anyio cancel scopes insist on it).
-        async with app.lifespan():
-            started.set()
-            await stopping.wait()
-
-    lifespan = asyncio.create_task(run_lifespan())
-    waiter = asyncio.create_task(started.wait())
-    await asyncio.wait({lifespan, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if lifespan.done():
-        waiter.cancel()
-        lifespan.result()  # start-up failed: raise its error here
-    transport = httpx.ASGITransport(app=app, client=(address, 50000))
-    try:
-        async with httpx.AsyncClient(
-            transport=transport, base_url=base_url, follow_redirects=True
-        ) as test_client:
-            yield test_client
-    finally:
-        stopping.set()
-        await lifespan

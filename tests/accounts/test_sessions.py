@@ -15,12 +15,12 @@ from tests.accounts.helpers import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     csrf_token,
-    in_loop_client,
     set_cookie_header,
     set_cookie_value,
     sign_in,
 )
 from tests.factories import make_staff
+from tests.support.client import in_loop_client
 from youth_hub import db
 from youth_hub.app import create_app
 from youth_hub.settings import Settings

@@ -12,8 +12,9 @@ from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 
 from tests.accounts.conftest import CountingHasher
-from tests.accounts.helpers import csrf_token, in_loop_client, indonesian, sign_in
+from tests.accounts.helpers import csrf_token, indonesian, sign_in
 from tests.factories import DEFAULT_PASSWORD, make_staff
+from tests.support.client import in_loop_client
 from youth_hub import db
 from youth_hub.accounts.throttle import WINDOW_SECONDS, LoginThrottle
 from youth_hub.app import create_app

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from tests.accounts.helpers import in_loop_client
 from tests.factories import make_program
 from tests.messaging.support import mail_server, text_part
+from tests.support.client import in_loop_client
 from tests.support.live import free_port
 from youth_hub.messaging.planning import plan_due_reminders
 from youth_hub.messaging.services import send_due_messages

@@ -12,9 +12,10 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from tests.accounts.helpers import csrf_from, in_loop_client, sign_in
+from tests.accounts.helpers import csrf_from, sign_in
 from tests.factories import make_program, make_staff
 from tests.messaging.support import add_registration
+from tests.support.client import in_loop_client
 from youth_hub.accounts.tables import AuditLog
 from youth_hub.messaging import enqueue_message
 from youth_hub.messaging.tables import OutboxMessage

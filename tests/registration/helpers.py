@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from litestar import Litestar
 
 from tests.factories import DEFAULT_PASSWORD
 
@@ -61,29 +57,3 @@ async def page_csrf(client: httpx.AsyncClient, path: str) -> str:
     return csrf_from(response.text)
 
 
-@contextlib.asynccontextmanager
-async def in_loop_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    """The app's lifespan and an httpx client, both in the test's event loop: Litestar's
-    AsyncTestClient runs the app in a portal thread, whose loop would then own the
-    PostgreSQL pool that the test's factories use too."""
-    started, stopping = asyncio.Event(), asyncio.Event()
-
-    async def run_lifespan() -> None:
-        async with app.lifespan():  # one task enters and exits it (anyio cancel scopes)
-            started.set()
-            await stopping.wait()
-
-    lifespan = asyncio.create_task(run_lifespan())
-    waiter = asyncio.create_task(started.wait())
-    await asyncio.wait({lifespan, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if lifespan.done():
-        waiter.cancel()
-        lifespan.result()  # start-up failed: raise its error here
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.20", 50000))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local",
-                                     follow_redirects=True) as client:
-            yield client
-    finally:
-        stopping.set()
-        await lifespan

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.factories import make_program, make_staff, make_token
-from tests.registration.helpers import in_loop_client, person
+from tests.registration.helpers import person
+from tests.support.client import in_loop_client
 from youth_hub.accounts.tables import AuditLog
 from youth_hub.registration import register_checkin_reader
 from youth_hub.registration import services as registration_services

@@ -83,7 +83,7 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log_path: Pat
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log_path.read_text(errors='replace')[-3000:]}")
         try:
-            with urllib.request.urlopen(f"{base_url}/api/v1/health", timeout=1) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{base_url}/api/v1/health", timeout=1) as response:
                 if response.status == 200:
                     return
         except OSError:
