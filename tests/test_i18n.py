@@ -60,3 +60,15 @@ def test_language_context_switches_translation() -> None:
         assert gettext("Free") == "Gratis"
     with language("en"):
         assert gettext("Free") == "Free"
+
+
+def test_no_message_is_translated_two_ways() -> None:
+    """Catalogues are merged; a message id in two domains must read the same in both."""
+    seen: dict[str, set[str]] = {}
+    for path in sorted((LOCALE_DIR / "id").glob("*.po")):
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale="id"):
+                if message.id and isinstance(message.id, str):
+                    seen.setdefault(message.id, set()).add(str(message.string))
+    conflicts = {msgid: texts for msgid, texts in seen.items() if len(texts) > 1}
+    assert not conflicts, conflicts
