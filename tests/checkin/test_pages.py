@@ -496,3 +496,16 @@ async def test_attendance_with_hostile_session_parameter(client: Any) -> None:
         f"/manage/programs/{slug}/scanners/remove", data={"_csrf_token": token, "user_id": HOSTILE}
     )
     assert removed.status_code == 422
+
+
+async def test_organisers_name_search_shows_full_names_and_is_audited(client: Any) -> None:
+    setup = await door()
+    await sign_in(client, setup["organiser"]["email"])
+    found = await client.get(
+        "/scan/search", params={"program": setup["program"]["slug"], "q": "nurha"}, headers=HTMX
+    )
+    assert found.status_code == 200
+    assert "Siti Nurhaliza" in found.text
+    audit = await AuditLog.select().where(AuditLog.action == "checkin.name_search").run()
+    assert len(audit) == 1 and audit[0]["detail"] in ({"results": 1}, '{"results": 1}')
+    assert "nurha" not in str(audit[0])

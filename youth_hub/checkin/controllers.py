@@ -368,6 +368,15 @@ async def scan_search(
     except ValidationFailed as exc:
         search["error"] = exc.errors[0].message
         status = HTTP_422_UNPROCESSABLE_ENTITY
+    if search["results"] and services.can_manage(user, found):
+        # Managers see full names and kecamatan: a view of personal data (scanners see only
+        # a first name and an initial). The typed text itself is not kept.
+        await record_audit(
+            user,
+            "checkin.name_search",
+            f"program:{found['slug']}",
+            {"results": len(search["results"])},
+        )
     context = await _scan_context(
         request, program_slug=slug, session_param=session_param, search=search
     )
