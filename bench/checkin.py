@@ -367,8 +367,8 @@ def _reading(cpus: list[tuple[str, dict[str, float]]]) -> str:
         floor, health, me, checkin = cpu.values()
         ceiling = floor / me if me else 0.0
         lines.append(
-            f"- {backend}: the Bearer identity layer (accounts: a token SELECT, an UPDATE of "
-            f"`last_used_at` and a user SELECT on every request) costs {me - health:.2f} ms, "
+            f"- {backend}: the Bearer identity layer (accounts: finding the token's owner) "
+            f"costs {me - health:.2f} ms, "
             f"{(me - health) / floor:.1f}× the floor's whole request; the check-in layer "
             f"(signature check, one query for program, assignment, registration and "
             f"sessions, one transaction with the check-in and scan-log rows) "
