@@ -19,6 +19,7 @@ from youth_hub.checkin.tables import CheckIn, ScanLog
 from youth_hub.settings import Settings
 from youth_hub.tickets import sign_ticket
 from youth_hub.web.errors import DomainError, ValidationFailed
+from youth_hub.web.spreadsheet import neutralise_cell
 
 START = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)  # 08.00 WIB
 NOW = within_window(START)
@@ -434,6 +435,6 @@ async def test_manual_checkin_follows_the_same_rules(engine: Any, settings: Sett
 
 def test_csv_cells_never_start_a_formula() -> None:
     for evil in ('=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\t=1"):
-        assert services.csv_cell(evil).startswith("'")
-    assert services.csv_cell("Siti") == "Siti"
-    assert services.csv_cell(None) == ""
+        assert neutralise_cell(evil).startswith("'")
+    assert neutralise_cell("Siti") == "Siti"
+    assert neutralise_cell(None) == ""

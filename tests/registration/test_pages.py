@@ -15,8 +15,8 @@ from tests.registration.helpers import csrf_from, form_token_from, person, sign_
 from youth_hub.accounts.tables import AuditLog
 from youth_hub.messaging.tables import OutboxMessage
 from youth_hub.registration import register_participant
-from youth_hub.registration.controllers import neutralise_cell
 from youth_hub.registration.tables import Registration
+from youth_hub.web.spreadsheet import neutralise_cell
 
 BASE = "http://testserver.local"
 HOSTILE = "<script>alert(1)</script> {{7*7}} ꦱꦸꦒꦶ 👩🏽‍🎓"

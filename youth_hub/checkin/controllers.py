@@ -521,7 +521,7 @@ async def attendance_csv(
     filename = f"attendance-{program['slug']}{suffix}.csv"
     return Response(
         # A byte-order mark so Excel reads the names (Javanese script, emoji) as UTF-8.
-        "\ufeff" + services.render_attendance_csv(sheet, format_datetime),
+        services.render_attendance_csv(sheet, format_datetime),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import hashlib
-import io
 import json
 import re
 import sqlite3
@@ -38,6 +36,7 @@ from youth_hub.i18n import gettext as _
 from youth_hub.registration.tables import Registration
 from youth_hub.tickets import InvalidTicket, TicketClaims, public_keys, verify_ticket
 from youth_hub.web.errors import DomainError, FieldError, ValidationFailed
+from youth_hub.web.spreadsheet import csv_text
 
 RESULTS = (
     "ok",
@@ -1299,41 +1298,30 @@ async def build_attendance_sheet(program: dict[str, Any], session_id: int | None
     }
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def csv_cell(value: Any) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def render_attendance_csv(sheet: dict[str, Any], format_time: Any) -> str:
-    """The attendance sheet as CSV; every cell neutralised against formula injection."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            _("Name"),
-            _("Kecamatan"),
-            _("School or organisation"),
-            _("Status"),
-            _("Checked in at"),
-            _("How"),
-        ]
+    """The attendance sheet as CSV for Excel; every cell neutralised against formulas."""
+    header = [
+        _("Name"),
+        _("Kecamatan"),
+        _("School or organisation"),
+        _("Status"),
+        _("Checked in at"),
+        _("How"),
+    ]
+    return csv_text(
+        header,
+        (
+            (
+                row["full_name"],
+                row["kecamatan"],
+                row["school"],
+                row["status"],
+                format_time(row["checked_in_at"]) if row["checked_in_at"] else "",
+                row["source"],
+            )
+            for row in sheet["rows"]
+        ),
     )
-    for row in sheet["rows"]:
-        writer.writerow(
-            [
-                csv_cell(row["full_name"]),
-                csv_cell(row["kecamatan"]),
-                csv_cell(row["school"]),
-                csv_cell(row["status"]),
-                csv_cell(format_time(row["checked_in_at"]) if row["checked_in_at"] else ""),
-                csv_cell(row["source"]),
-            ]
-        )
-    return out.getvalue()
 
 
 # --------------------------------------------------------------------------- for other domains

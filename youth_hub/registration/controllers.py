@@ -6,8 +6,6 @@ Staff: the registrations of a program (page, CSV, JSON), cancel and manual promo
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 import time
 from collections.abc import Mapping
@@ -36,6 +34,7 @@ from youth_hub.registration.validators import (
 )
 from youth_hub.web import DomainError, page_or_fragment
 from youth_hub.web.formats import display_timezone
+from youth_hub.web.spreadsheet import csv_bytes
 
 FORM_FIELDS = (
     "full_name", "email", "phone", "birth_date", "gender", "kecamatan", "village", "school",
@@ -45,7 +44,6 @@ MY_SESSION_EMAIL = "my_email"
 MY_SESSION_UNTIL = "my_email_until"
 MY_SESSION_SECONDS = 3600
 MAX_PAGE = 10_000
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _settings(request: Request[Any, Any, Any]) -> Any:
@@ -436,12 +434,6 @@ async def manage_promote(
     return await _staff_action(request, slug, registration_id, data, "promote")
 
 
-def neutralise_cell(value: Any) -> str:
-    """Text a spreadsheet shows as text: a leading = + - @ tab or CR would start a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_START) else text
-
-
 def _csv_time(value: datetime | None) -> str:
     return value.astimezone(display_timezone()).strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -455,19 +447,17 @@ CSV_HEADER = (
 
 def registrations_csv(rows: list[dict[str, Any]]) -> bytes:
     """UTF-8 with a BOM so Excel reads the names right; every cell neutralised."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for row in rows:
-        writer.writerow([neutralise_cell(v) for v in (
+    return csv_bytes(CSV_HEADER, (
+        (
             row["status"], row["waitlist_position"] or "", row["full_name"], row["email"],
             row["phone"], _iso(row["birth_date"]), row["age"] if row["age"] is not None else "",
             row["gender"] or "", row["kecamatan"], row["village"], row["school"],
             row["guardian_name"], row["guardian_phone"], _csv_time(row["guardian_consent_at"]),
             _csv_time(row["created_at"]), _csv_time(row["promoted_at"]),
             _csv_time(row["cancelled_at"]),
-        )])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        )
+        for row in rows
+    ))
 
 
 @get("/manage/programs/{slug:str}/registrations.csv", guards=[requires(Role.ORGANISER)],
