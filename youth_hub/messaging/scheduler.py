@@ -29,6 +29,8 @@ from youth_hub.settings import Settings
 from youth_hub.web import formats
 
 log = logging.getLogger("youth_hub.messaging")
+# APScheduler logs every tick at INFO: with a 30 s tick that drowns the server log.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 JOB_ID = "outbox_tick"
 SHUTDOWN_GRACE_S = 30.0
