@@ -259,8 +259,11 @@ def _row(backend: str, comparison: Comparison) -> str:
     product_cpu = sorted(1e3 * r.client_cpu_s / r.requests for r in comparison.product)
     failures = comparison.product_errors + comparison.floor_errors
     # Each round's own ratio (product over the plain run just before it): how noisy it was.
-    rounds = [p.throughput / f.throughput for f, p in zip(comparison.floor, comparison.product,
-                                                          strict=True) if f.throughput]
+    rounds = [
+        p.throughput / f.throughput
+        for f, p in zip(comparison.floor, comparison.product, strict=True)
+        if f.throughput
+    ]
     spread = f"{min(rounds):.2f}–{max(rounds):.2f}" if rounds else "-"
     return (
         f"| {backend} | {plain:.0f} msg/s | {product:.0f} msg/s | **{ratio:.2f}** ({verdict} "

@@ -50,13 +50,13 @@ class BackendResult:
 
     @property
     def confirmed_exact(self) -> bool:
-        return all(r.answers["confirmed"] == r.confirmed_in_db == r.seats_taken
-                   for r in self.rounds)
+        return all(
+            r.answers["confirmed"] == r.confirmed_in_db == r.seats_taken for r in self.rounds
+        )
 
     @property
     def server_errors(self) -> int:
-        return sum(run.server_errors for run in (*self.comparison.product,
-                                                  *self.comparison.floor))
+        return sum(run.server_errors for run in (*self.comparison.product, *self.comparison.floor))
 
 
 # --------------------------------------------------------------------------- people
@@ -107,10 +107,16 @@ async def round_counts(program_id: int) -> tuple[int, int, int]:
     from youth_hub.catalog.tables import Program
     from youth_hub.registration.tables import Registration
 
-    confirmed = await Registration.count().where(
-        (Registration.program == program_id) & (Registration.status == "confirmed")).run()
-    waitlisted = await Registration.count().where(
-        (Registration.program == program_id) & (Registration.status == "waitlisted")).run()
+    confirmed = (
+        await Registration.count()
+        .where((Registration.program == program_id) & (Registration.status == "confirmed"))
+        .run()
+    )
+    waitlisted = (
+        await Registration.count()
+        .where((Registration.program == program_id) & (Registration.status == "waitlisted"))
+        .run()
+    )
     row = await Program.select(Program.seats_taken).where(Program.id == program_id).first().run()
     return confirmed, waitlisted, row["seats_taken"]
 
@@ -128,8 +134,9 @@ async def floor_rows(program_id: int) -> int:
 def run_backend(backend: str, workdir: Path, args: argparse.Namespace) -> BackendResult:
     print(f"== {backend}", flush=True)
     with servers.fresh_database(backend, workdir) as url:
-        programs = servers.run_with_database(url, seed_rush_programs, args.rounds, args.seats,
-                                             args.waitlist)
+        programs = servers.run_with_database(
+            url, seed_rush_programs, args.rounds, args.seats, args.waitlist
+        )
         product_programs, floor_program = programs[:-1], programs[-1]
         rounds: list[RoundCounts] = []
         with (
@@ -143,10 +150,14 @@ def run_backend(backend: str, workdir: Path, args: argparse.Namespace) -> Backen
                 round_no = next(floor_round)
                 return await run_load(
                     floor.url,
-                    lambda i: Request.json("POST", "/floor/register",
-                                           floor_body(floor_program["id"], round_no, i)),
-                    clients=args.clients, requests=args.requests, client=args.client,
-                    label=f"floor r{round_no + 1}", server_pids=servers.worker_pids(floor),
+                    lambda i: Request.json(
+                        "POST", "/floor/register", floor_body(floor_program["id"], round_no, i)
+                    ),
+                    clients=args.clients,
+                    requests=args.requests,
+                    client=args.client,
+                    label=f"floor r{round_no + 1}",
+                    server_pids=servers.worker_pids(floor),
                 )
 
             async def product_run() -> Any:
@@ -165,18 +176,26 @@ def run_backend(backend: str, workdir: Path, args: argparse.Namespace) -> Backen
                 return await run_load(
                     product.url,
                     lambda i: Request.json("POST", path, product_body(round_no, i)),
-                    clients=args.clients, requests=args.requests, client=args.client,
-                    label=f"product r{round_no + 1}", check=check,
+                    clients=args.clients,
+                    requests=args.requests,
+                    client=args.client,
+                    label=f"product r{round_no + 1}",
+                    check=check,
                     server_pids=servers.worker_pids(product),
                 )
 
-            comparison = run_async(interleaved(
-                floor_run, product_run, rounds=args.rounds,
-                progress=lambda line: print("  " + line, flush=True),
-            ))
+            comparison = run_async(
+                interleaved(
+                    floor_run,
+                    product_run,
+                    rounds=args.rounds,
+                    progress=lambda line: print("  " + line, flush=True),
+                )
+            )
         for counts, program in zip(rounds, product_programs, strict=True):
             confirmed, waitlisted, seats_taken = servers.run_with_database(
-                url, round_counts, program["id"])
+                url, round_counts, program["id"]
+            )
             counts.confirmed_in_db, counts.waitlisted_in_db = confirmed, waitlisted
             counts.seats_taken = seats_taken
         inserted = servers.run_with_database(url, floor_rows, floor_program["id"])
@@ -213,17 +232,30 @@ def render(results: list[BackendResult], args: argparse.Namespace, skipped: list
         c = result.comparison
         confirmed = ", ".join(
             f"{r.answers['confirmed']} (db {r.confirmed_in_db}, seats_taken {r.seats_taken})"
-            for r in result.rounds)
+            for r in result.rounds
+        )
         waitlisted = ", ".join(str(r.answers["waitlisted"]) for r in result.rounds)
         refused = ", ".join(
-            " ".join(f"{k}×{v}" for k, v in sorted(r.answers.items())
-                     if k not in {"confirmed", "waitlisted"}) or "0"
-            for r in result.rounds)
-        met = (c.throughput_ratio >= THROUGHPUT_TARGET and result.confirmed_exact
-               and all(r.answers["confirmed"] == args.seats for r in result.rounds)
-               and result.server_errors == 0 and c.product_errors == 0)
-        cpu = (f"{fmt_ms(c.product_cpu_ms)} / {fmt_ms(c.floor_cpu_ms)}"
-               if not math.isnan(c.product_cpu_ms) else "-")
+            " ".join(
+                f"{k}×{v}"
+                for k, v in sorted(r.answers.items())
+                if k not in {"confirmed", "waitlisted"}
+            )
+            or "0"
+            for r in result.rounds
+        )
+        met = (
+            c.throughput_ratio >= THROUGHPUT_TARGET
+            and result.confirmed_exact
+            and all(r.answers["confirmed"] == args.seats for r in result.rounds)
+            and result.server_errors == 0
+            and c.product_errors == 0
+        )
+        cpu = (
+            f"{fmt_ms(c.product_cpu_ms)} / {fmt_ms(c.floor_cpu_ms)}"
+            if not math.isnan(c.product_cpu_ms)
+            else "-"
+        )
         lines.append(
             f"| {result.backend} | {c.product_throughput:.0f} | {c.floor_throughput:.0f} "
             f"| {fmt_ratio(c.throughput_ratio)} "
@@ -249,8 +281,9 @@ def render(results: list[BackendResult], args: argparse.Namespace, skipped: list
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.registration_rush",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.registration_rush", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=32)
@@ -258,8 +291,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seats", type=int, default=200)
     parser.add_argument("--waitlist", type=int, default=300)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
-                        help="load-generator client (raw costs the shared CPU less)")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load-generator client (raw costs the shared CPU less)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     return parser.parse_args(argv)
 

@@ -16,8 +16,9 @@ DEFAULT_PASSWORD = "correct horse battery staple"
 _DEFAULT_HASH = hash_password(DEFAULT_PASSWORD)
 
 
-async def make_staff(role: str = "organiser", email: str | None = None, name: str = "",
-                     password: str | None = None) -> dict[str, Any]:
+async def make_staff(
+    role: str = "organiser", email: str | None = None, name: str = "", password: str | None = None
+) -> dict[str, Any]:
     n = next(_seq)
     row = StaffUser(
         email=email or f"{role}{n}@example.test",
@@ -81,16 +82,20 @@ async def make_program(
     await program.save().run()
     for i in range(sessions):
         begins = start + timedelta(days=7 * i)
-        await ProgramSession(
-            program=program.id,
-            position=i,
-            title=f"Session {i + 1}",
-            starts_at=begins,
-            ends_at=begins + timedelta(hours=3),
-            location="Aula",
-            day=(i + 1) if kind == "tour" else None,
-            checkin=checkin,
-        ).save().run()
+        await (
+            ProgramSession(
+                program=program.id,
+                position=i,
+                title=f"Session {i + 1}",
+                starts_at=begins,
+                ends_at=begins + timedelta(hours=3),
+                location="Aula",
+                day=(i + 1) if kind == "tour" else None,
+                checkin=checkin,
+            )
+            .save()
+            .run()
+        )
     for topic in topics:
         await ProgramTopic(program=program.id, topic=topic).save().run()
     return program.to_dict()

@@ -15,9 +15,7 @@ async def test_migrations_create_every_table(engine: Any) -> None:
         rows = await engine.run_ddl("SELECT name FROM sqlite_master WHERE type = 'table'")
         present = {r["name"] for r in rows}
     else:
-        rows = await engine.run_ddl(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-        )
+        rows = await engine.run_ddl("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         present = {r["tablename"] for r in rows}
     assert expected <= present, expected - present
 

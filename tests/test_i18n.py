@@ -19,7 +19,10 @@ def _extracted() -> dict[str, str]:
         pattern = "**.py" if method == "python" else "**.html"
         other = "**.txt" if method != "python" else None
         method_map = [(pattern, method)] + ([(other, method)] if other else [])
-        options = {"**.html": {"extensions": "jinja2.ext.i18n"}, "**.txt": {"extensions": "jinja2.ext.i18n"}}
+        options = {
+            "**.html": {"extensions": "jinja2.ext.i18n"},
+            "**.txt": {"extensions": "jinja2.ext.i18n"},
+        }
         for filename, lineno, message, _comments, _context in extract_from_dir(
             ROOT / folder, method_map=method_map, options_map=options, keywords=KEYWORDS
         ):

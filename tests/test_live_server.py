@@ -10,7 +10,7 @@ from tests.factories import make_program
 
 
 def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(url, timeout=5) as response:
         return json.loads(response.read())
 
 

@@ -80,8 +80,11 @@ def test_rate_limit_parsing() -> None:
 def test_cli_error_is_one_sentence_on_stderr(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "youth_hub.cli", "migrate"],
-        env={"YOUTH_HUB_DATA_DIR": str(tmp_path), "YOUTH_HUB_TIMEZONE": "Mars/Olympus",
-             "PATH": "/usr/bin:/bin"},
+        env={
+            "YOUTH_HUB_DATA_DIR": str(tmp_path),
+            "YOUTH_HUB_TIMEZONE": "Mars/Olympus",
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         text=True,
         timeout=60,

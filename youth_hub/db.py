@@ -48,7 +48,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         # process from exiting. SQLite's journal makes an abrupt end safe.
         connection._thread.daemon = True
         await connection
-        connection.row_factory = dict_factory
+        connection.row_factory = dict_factory  # type: ignore[assignment]
         await connection.execute("PRAGMA foreign_keys = 1")
         return connection
 

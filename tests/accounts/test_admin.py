@@ -50,9 +50,7 @@ def as_user(row: dict[str, Any]) -> CurrentUser:
 
 
 @pytest.mark.parametrize("path", [*ADMIN_PAGES, "/manage/staff/1"])
-async def test_anonymous_visitors_are_sent_to_sign_in(
-    client: httpx.AsyncClient, path: str
-) -> None:
+async def test_anonymous_visitors_are_sent_to_sign_in(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path, follow_redirects=False)
     assert response.status_code in (302, 303)
     location = httpx.URL(response.headers["location"])
@@ -62,7 +60,8 @@ async def test_anonymous_visitors_are_sent_to_sign_in(
 async def test_anonymous_post_is_refused(client: httpx.AsyncClient) -> None:
     token = await csrf_token(client)
     response = await client.post(
-        "/manage/staff", data={"email": "x@example.test", "role": "admin", "_csrf_token": token},
+        "/manage/staff",
+        data={"email": "x@example.test", "role": "admin", "_csrf_token": token},
         follow_redirects=False,
     )
     assert response.status_code == 401
@@ -143,14 +142,19 @@ async def test_admin_adds_staff_and_the_password_is_shown_once(
     ("form", "field", "message"),
     [
         ({"email": "", "role": "organiser"}, "email", "Enter a valid email address."),
-        ({"email": "no-at-sign", "role": "organiser"}, "email",
-         "Enter a valid email address."),
-        ({"email": "a" * 250 + "@example.test", "role": "organiser"}, "email",
-         "Enter a valid email address."),
+        ({"email": "no-at-sign", "role": "organiser"}, "email", "Enter a valid email address."),
+        (
+            {"email": "a" * 250 + "@example.test", "role": "organiser"},
+            "email",
+            "Enter a valid email address.",
+        ),
         ({"email": "ok@example.test", "role": "superuser"}, "role", "Choose one of the roles."),
         ({"email": "ok@example.test", "role": ""}, "role", "Choose one of the roles."),
-        ({"email": "ok@example.test", "role": "organiser", "name": "n" * 121}, "name",
-         "At most 120 characters."),
+        (
+            {"email": "ok@example.test", "role": "organiser", "name": "n" * 121},
+            "name",
+            "At most 120 characters.",
+        ),
     ],
 )
 async def test_bad_staff_input_names_the_field_and_creates_nothing(
@@ -267,9 +271,9 @@ async def test_two_admins_demoting_each_other_at_once_leave_an_admin(engine: Any
     )
     assert sum(r is True for r in results) == 1
     assert all(r is True or isinstance(r, DomainError) for r in results)
-    admins = await StaffUser.count().where(
-        (StaffUser.role == "admin") & StaffUser.active.eq(True)
-    ).run()
+    admins = (
+        await StaffUser.count().where((StaffUser.role == "admin") & StaffUser.active.eq(True)).run()
+    )
     assert admins == 1
 
 
@@ -347,9 +351,7 @@ async def test_token_actions_refuse_what_does_not_fit(client: httpx.AsyncClient)
     long_label = await post_form(client, f"/manage/staff/{staff['id']}/tokens", label="x" * 101)
     assert long_label.status_code == 422
     assert indonesian("At most 100 characters.") in long_label.text
-    wrong_owner = await post_form(
-        client, f"/manage/staff/{staff['id']}/tokens/{row['id']}/revoke"
-    )
+    wrong_owner = await post_form(client, f"/manage/staff/{staff['id']}/tokens/{row['id']}/revoke")
     assert wrong_owner.status_code == 404
     assert (
         await client.get("/api/v1/me", headers={"Authorization": f"Bearer {others_token}"})
@@ -375,8 +377,12 @@ async def test_unknown_accounts_are_404_never_500(client: httpx.AsyncClient, pat
     await admin_client(client)
     response = await client.get(path)
     assert response.status_code == 404
-    for action, data in [("role", {"role": "admin"}), ("deactivate", {}),
-                         ("tokens", {"label": "x"}), ("tokens/99999999999999/revoke", {})]:
+    for action, data in [
+        ("role", {"role": "admin"}),
+        ("deactivate", {}),
+        ("tokens", {"label": "x"}),
+        ("tokens/99999999999999/revoke", {}),
+    ]:
         response = await post_form(client, f"{path}/{action}", **data)
         assert response.status_code in (404, 405), (path, action, response.status_code)
 

@@ -52,9 +52,11 @@ async def test_me_refuses_missing_or_wrong_credentials(
 async def test_revoked_token_is_refused(client: httpx.AsyncClient) -> None:
     staff = await make_staff(role="organiser")
     token = await make_token(staff)
-    await ApiToken.update({ApiToken.revoked_at: ApiToken.created_at}).where(
-        ApiToken.user == staff["id"]
-    ).run()
+    await (
+        ApiToken.update({ApiToken.revoked_at: ApiToken.created_at})
+        .where(ApiToken.user == staff["id"])
+        .run()
+    )
     response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
 
@@ -83,9 +85,9 @@ async def test_last_used_is_refreshed_at_most_every_few_minutes(
     bearer = {"Authorization": f"Bearer {token}"}
 
     async def last_used() -> datetime:
-        rows = await ApiToken.select(ApiToken.last_used_at).where(
-            ApiToken.user == staff["id"]
-        ).run()
+        rows = (
+            await ApiToken.select(ApiToken.last_used_at).where(ApiToken.user == staff["id"]).run()
+        )
         value: datetime = rows[0]["last_used_at"]
         return value
 
@@ -94,8 +96,6 @@ async def test_last_used_is_refreshed_at_most_every_few_minutes(
     await client.get("/api/v1/me", headers=bearer)
     assert await last_used() == first  # no write per request on the API's hot path
     stale = datetime.now(UTC) - timedelta(minutes=10)
-    await ApiToken.update({ApiToken.last_used_at: stale}).where(
-        ApiToken.user == staff["id"]
-    ).run()
+    await ApiToken.update({ApiToken.last_used_at: stale}).where(ApiToken.user == staff["id"]).run()
     await client.get("/api/v1/me", headers=bearer)
     assert await last_used() > stale + timedelta(minutes=9)

@@ -48,8 +48,16 @@ async def test_user_add_takes_the_password_from_stdin(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
     result = await youth_hub(
-        settings, "user", "add", "--email", "Rina@Example.test", "--role", "organiser",
-        "--name", "Rina", stdin="a long enough password\n",
+        settings,
+        "user",
+        "add",
+        "--email",
+        "Rina@Example.test",
+        "--role",
+        "organiser",
+        "--name",
+        "Rina",
+        stdin="a long enough password\n",
     )
     assert result.returncode == 0, result.stderr
     assert "rina@example.test" in result.stdout.lower()
@@ -63,8 +71,9 @@ async def test_user_add_takes_the_password_from_stdin(
 async def test_user_add_generates_and_prints_a_password(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    result = await youth_hub(settings, "user", "add", "--email", "joko@example.test",
-                             "--role", "scanner")
+    result = await youth_hub(
+        settings, "user", "add", "--email", "joko@example.test", "--role", "scanner"
+    )
     assert result.returncode == 0, result.stderr
     [line] = [x for x in result.stdout.splitlines() if x.startswith("Password: ")]
     password = line.removeprefix("Password: ").strip()
@@ -77,8 +86,9 @@ async def test_user_add_refuses_a_duplicate_email(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
     existing = await make_staff(role="organiser")
-    result = await youth_hub(settings, "user", "add", "--email", existing["email"],
-                             "--role", "admin")
+    result = await youth_hub(
+        settings, "user", "add", "--email", existing["email"], "--role", "admin"
+    )
     assert result.returncode != 0
     assert one_sentence(result.stderr).startswith("youth-hub: ")
     assert "sudah ada" in result.stderr
@@ -89,8 +99,9 @@ async def test_user_add_refuses_a_duplicate_email(
 async def test_user_add_refuses_a_short_password(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    result = await youth_hub(settings, "user", "add", "--email", "short@example.test",
-                             "--role", "admin", stdin="short\n")
+    result = await youth_hub(
+        settings, "user", "add", "--email", "short@example.test", "--role", "admin", stdin="short\n"
+    )
     assert result.returncode != 0
     assert "10" in one_sentence(result.stderr)
     assert await StaffUser.count().where(StaffUser.email == "short@example.test").run() == 0

@@ -64,9 +64,7 @@ async def test_session_id_changes_at_sign_in(client: httpx.AsyncClient) -> None:
         assert await is_signed_in(current)
 
 
-async def test_planted_session_id_is_not_adopted(
-    client: httpx.AsyncClient, app: Litestar
-) -> None:
+async def test_planted_session_id_is_not_adopted(client: httpx.AsyncClient, app: Litestar) -> None:
     admin = await make_staff(role="admin")
     planted = "a" * 64
     store = app.stores.get("sessions")
@@ -162,9 +160,7 @@ async def test_logout_with_another_sessions_token_is_refused(
     assert await is_signed_in(client)
 
 
-async def test_logout_ends_the_session_for_good(
-    client: httpx.AsyncClient, app: Litestar
-) -> None:
+async def test_logout_ends_the_session_for_good(client: httpx.AsyncClient, app: Litestar) -> None:
     admin = await make_staff(role="admin")
     session_id = set_cookie_value(await sign_in(client, admin["email"]))
     assert session_id
@@ -194,9 +190,7 @@ async def test_sessions_survive_an_app_restart(settings: Settings, engine: Any) 
         db.use_engine(engine)
 
 
-async def test_redis_store_holds_sessions_and_throttling(
-    settings: Settings, engine: Any
-) -> None:
+async def test_redis_store_holds_sessions_and_throttling(settings: Settings, engine: Any) -> None:
     if not REDIS_URL:
         pytest.skip(NO_REDIS)
     redis_settings = dataclasses.replace(settings, redis_url=REDIS_URL)

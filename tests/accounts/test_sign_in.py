@@ -158,7 +158,8 @@ async def test_post_without_csrf_is_refused(client: httpx.AsyncClient) -> None:
     staff = await make_staff(role="admin")
     await client.get("/login")
     response = await client.post(
-        "/login", data={"email": staff["email"], "password": DEFAULT_PASSWORD},
+        "/login",
+        data={"email": staff["email"], "password": DEFAULT_PASSWORD},
         follow_redirects=False,
     )
     assert response.status_code == 403
@@ -178,7 +179,8 @@ async def test_odd_bodies_never_cause_a_server_error(
 ) -> None:
     token = await csrf_token(client)
     response = await client.post(
-        "/login", content=content,
+        "/login",
+        content=content,
         headers={"content-type": content_type, "x-csrftoken": token},
         follow_redirects=False,
     )
@@ -212,14 +214,19 @@ async def test_outdated_argon2_parameters_are_upgraded_at_sign_in(
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
     staff = await make_staff(role="organiser")
     old_hash = weak.hash(DEFAULT_PASSWORD)
-    await StaffUser.update({StaffUser.password_hash: old_hash}).where(
-        StaffUser.id == staff["id"]
-    ).run()
+    await (
+        StaffUser.update({StaffUser.password_hash: old_hash})
+        .where(StaffUser.id == staff["id"])
+        .run()
+    )
     assert passwords.needs_rehash(old_hash)
     await sign_in(client, staff["email"])
-    row = await StaffUser.select(StaffUser.password_hash).where(
-        StaffUser.id == staff["id"]
-    ).first().run()
+    row = (
+        await StaffUser.select(StaffUser.password_hash)
+        .where(StaffUser.id == staff["id"])
+        .first()
+        .run()
+    )
     assert row is not None
     assert row["password_hash"] != old_hash
     assert not passwords.needs_rehash(row["password_hash"])
@@ -228,11 +235,17 @@ async def test_outdated_argon2_parameters_are_upgraded_at_sign_in(
 
 async def test_current_hash_is_left_alone(client: httpx.AsyncClient) -> None:
     staff = await make_staff(role="organiser")
-    before = await StaffUser.select(StaffUser.password_hash).where(
-        StaffUser.id == staff["id"]
-    ).first().run()
+    before = (
+        await StaffUser.select(StaffUser.password_hash)
+        .where(StaffUser.id == staff["id"])
+        .first()
+        .run()
+    )
     await sign_in(client, staff["email"])
-    after = await StaffUser.select(StaffUser.password_hash).where(
-        StaffUser.id == staff["id"]
-    ).first().run()
+    after = (
+        await StaffUser.select(StaffUser.password_hash)
+        .where(StaffUser.id == staff["id"])
+        .first()
+        .run()
+    )
     assert before == after

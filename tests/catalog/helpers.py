@@ -19,8 +19,9 @@ async def staff_with_token(role: str) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def as_current(user: dict[str, Any]) -> CurrentUser:
-    return CurrentUser(id=user["id"], email=user["email"], name=user["name"],
-                       role=Role(user["role"]))
+    return CurrentUser(
+        id=user["id"], email=user["email"], name=user["name"], role=Role(user["role"])
+    )
 
 
 def in_days(days: float, hour: int = 2) -> datetime:
@@ -43,9 +44,13 @@ def program_body(**overrides: Any) -> dict[str, Any]:
         "age_min": 15,
         "age_max": 25,
         "sessions": [
-            {"title": "Pertemuan 1", "starts_at": start.isoformat(),
-             "ends_at": (start + timedelta(hours=3)).isoformat(), "location": "Aula",
-             "checkin": True},
+            {
+                "title": "Pertemuan 1",
+                "starts_at": start.isoformat(),
+                "ends_at": (start + timedelta(hours=3)).isoformat(),
+                "location": "Aula",
+                "checkin": True,
+            },
         ],
     }
     body.update(overrides)
@@ -55,18 +60,38 @@ def program_body(**overrides: Any) -> dict[str, Any]:
 def tour_body(**overrides: Any) -> dict[str, Any]:
     day1 = in_days(20, hour=0)  # 07.00 WIB
     stops = [
-        {"title": "Berkumpul", "starts_at": day1, "ends_at": day1 + timedelta(minutes=30),
-         "location": "Alun-alun Purbalingga", "checkin": True},
-        {"title": "Owabong", "starts_at": day1 + timedelta(hours=1),
-         "ends_at": day1 + timedelta(hours=4), "location": "Bojongsari"},
-        {"title": "Goa Lawa", "starts_at": day1 + timedelta(days=1, hours=1),
-         "ends_at": day1 + timedelta(days=1, hours=4), "location": "Karangreja",
-         "checkin": True},
+        {
+            "title": "Berkumpul",
+            "starts_at": day1,
+            "ends_at": day1 + timedelta(minutes=30),
+            "location": "Alun-alun Purbalingga",
+            "checkin": True,
+        },
+        {
+            "title": "Owabong",
+            "starts_at": day1 + timedelta(hours=1),
+            "ends_at": day1 + timedelta(hours=4),
+            "location": "Bojongsari",
+        },
+        {
+            "title": "Goa Lawa",
+            "starts_at": day1 + timedelta(days=1, hours=1),
+            "ends_at": day1 + timedelta(days=1, hours=4),
+            "location": "Karangreja",
+            "checkin": True,
+        },
     ]
-    body = program_body(kind="tour", title="Wisata Edukatif Owabong", kecamatan="Bojongsari",
-                        price_idr=150000, topics=["wisata-edukatif"],
-                        sessions=[{**s, "starts_at": s["starts_at"].isoformat(),
-                                   "ends_at": s["ends_at"].isoformat()} for s in stops])
+    body = program_body(
+        kind="tour",
+        title="Wisata Edukatif Owabong",
+        kecamatan="Bojongsari",
+        price_idr=150000,
+        topics=["wisata-edukatif"],
+        sessions=[
+            {**s, "starts_at": s["starts_at"].isoformat(), "ends_at": s["ends_at"].isoformat()}
+            for s in stops
+        ],
+    )
     body.update(overrides)
     return body
 

@@ -33,8 +33,9 @@ async def test_list_shape_and_filters(client: Any) -> None:
 
 
 async def test_bad_filters_are_422_with_fields(client: Any) -> None:
-    response = await client.get("/api/v1/programs",
-                                params={"kind": "concert", "month": "2026-13", "page": "-1"})
+    response = await client.get(
+        "/api/v1/programs", params={"kind": "concert", "month": "2026-13", "page": "-1"}
+    )
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
     assert fields == {"kind", "month", "page"}
@@ -47,15 +48,23 @@ async def test_detail_with_sessions_and_seats_left(client: Any) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["seats_left"] == 6 and len(body["sessions"]) == 3
-    assert set(body["sessions"][0]) == {"id", "title", "starts_at", "ends_at", "location", "day",
-                                        "checkin"}
+    assert set(body["sessions"][0]) == {
+        "id",
+        "title",
+        "starts_at",
+        "ends_at",
+        "location",
+        "day",
+        "checkin",
+    }
     assert (await client.get("/api/v1/programs/no-such-program")).status_code == 404
 
 
 async def test_tour_detail_has_the_itinerary_by_day(client: Any) -> None:
     _, office = await staff_with_token("dinporapar")
-    created = (await client.post("/api/v1/programs", json=tour_body(publish=True),
-                                 headers=office)).json()
+    created = (
+        await client.post("/api/v1/programs", json=tour_body(publish=True), headers=office)
+    ).json()
     body = (await client.get(f"/api/v1/programs/{created['slug']}")).json()
     assert [d["day"] for d in body["itinerary"]] == [1, 2]
     assert [s["title"] for s in body["itinerary"][0]["stops"]] == ["Berkumpul", "Owabong"]
@@ -83,8 +92,9 @@ async def test_create_as_organiser(client: Any) -> None:
     assert row["organiser"] == owner["id"]
 
 
-@pytest.mark.parametrize("role,status", [("scanner", 403), ("organiser", 403),
-                                         ("dinporapar", 201), ("admin", 201)])
+@pytest.mark.parametrize(
+    "role,status", [("scanner", 403), ("organiser", 403), ("dinporapar", 201), ("admin", 201)]
+)
 async def test_who_may_create_a_tour(client: Any, role: str, status: int) -> None:
     _, auth = await staff_with_token(role)
     response = await client.post("/api/v1/programs", json=tour_body(), headers=auth)
@@ -96,14 +106,17 @@ async def test_anonymous_is_401_and_scanner_403(client: Any) -> None:
     anonymous = await client.post("/api/v1/programs", json=program_body())
     assert anonymous.status_code == 401 and anonymous.json()["detail"]
     _, scanner = await staff_with_token("scanner")
-    assert (await client.post("/api/v1/programs", json=program_body(),
-                              headers=scanner)).status_code == 403
+    assert (
+        await client.post("/api/v1/programs", json=program_body(), headers=scanner)
+    ).status_code == 403
     bogus = {"Authorization": "Bearer yh_not-a-token"}
-    assert (await client.post("/api/v1/programs", json=program_body(),
-                              headers=bogus)).status_code == 401
+    assert (
+        await client.post("/api/v1/programs", json=program_body(), headers=bogus)
+    ).status_code == 401
     program = await make_program()
-    assert (await client.patch(f"/api/v1/programs/{program['slug']}",
-                               json={"title": "x"})).status_code == 401
+    assert (
+        await client.patch(f"/api/v1/programs/{program['slug']}", json={"title": "x"})
+    ).status_code == 401
     assert await Program.count().run() == 1
 
 
@@ -117,20 +130,24 @@ async def test_validation_errors_name_each_field_in_the_users_language(client: A
     assert {"capacity", "kecamatan", "age_max"} <= set(errors)
     english = await client.post("/api/v1/programs?lang=en", json=body, headers=auth)
     assert {e["field"]: e["message"] for e in english.json()["errors"]}["title"] == (
-        "Title is required.")
+        "Title is required."
+    )
     assert await Program.count().run() == 0
 
 
-@pytest.mark.parametrize("patch", [
-    {"capacity": "twenty"},
-    {"capacity": 10**30},
-    {"price_idr": 1.5},
-    {"topics": "coding"},
-    {"sessions": [{"starts_at": 12}]},
-    {"sessions": "monday"},
-    {"publish": "yes"},
-    {"latitude": "north"},
-])
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"capacity": "twenty"},
+        {"capacity": 10**30},
+        {"price_idr": 1.5},
+        {"topics": "coding"},
+        {"sessions": [{"starts_at": 12}]},
+        {"sessions": "monday"},
+        {"publish": "yes"},
+        {"latitude": "north"},
+    ],
+)
 async def test_wrong_types_are_400_with_the_field(client: Any, patch: dict[str, Any]) -> None:
     _, auth = await staff_with_token("organiser")
     response = await client.post("/api/v1/programs", json=program_body(**patch), headers=auth)
@@ -144,10 +161,20 @@ async def test_wrong_types_are_400_with_the_field(client: Any, patch: dict[str, 
 
 async def test_garbage_bodies_never_500(client: Any) -> None:
     _, auth = await staff_with_token("organiser")
-    for content in (b"", b"{", b"[]", b"null", b'"text"', b'{"title": "\\ud800"}',
-                    "{\"title\": \"a\u0000b\"}".encode()):
-        response = await client.post("/api/v1/programs", content=content,
-                                     headers={**auth, "content-type": "application/json"})
+    for content in (
+        b"",
+        b"{",
+        b"[]",
+        b"null",
+        b'"text"',
+        b'{"title": "\\ud800"}',
+        '{"title": "a\u0000b"}'.encode(),
+    ):
+        response = await client.post(
+            "/api/v1/programs",
+            content=content,
+            headers={**auth, "content-type": "application/json"},
+        )
         assert 400 <= response.status_code < 500, (content, response.status_code)
     huge = program_body(description="x" * 300_000)
     response = await client.post("/api/v1/programs", json=huge, headers=auth)
@@ -161,8 +188,13 @@ async def test_garbage_bodies_never_500(client: Any) -> None:
 
 async def test_hostile_text_is_stored_as_written(client: Any) -> None:
     _, auth = await staff_with_token("organiser")
-    created = (await client.post("/api/v1/programs", json=program_body(
-        title=HOSTILE, summary=HOSTILE, publish=True), headers=auth)).json()
+    created = (
+        await client.post(
+            "/api/v1/programs",
+            json=program_body(title=HOSTILE, summary=HOSTILE, publish=True),
+            headers=auth,
+        )
+    ).json()
     body = (await client.get(f"/api/v1/programs/{created['slug']}")).json()
     assert body["title"] == HOSTILE and body["summary"] == HOSTILE
 
@@ -171,12 +203,19 @@ async def test_patch_by_owner_ignores_unknown_fields(client: Any) -> None:
     owner, auth = await staff_with_token("organiser")
     intruder, _ = await staff_with_token("organiser")
     created = (await client.post("/api/v1/programs", json=program_body(), headers=auth)).json()
-    response = await client.patch(f"/api/v1/programs/{created['slug']}", headers=auth, json={
-        "title": "Kelas Coding Lanjutan", "organiser": intruder["id"], "organiser_id": 5,
-        "seats_taken": 99, "status": "published"})
+    response = await client.patch(
+        f"/api/v1/programs/{created['slug']}",
+        headers=auth,
+        json={
+            "title": "Kelas Coding Lanjutan",
+            "organiser": intruder["id"],
+            "organiser_id": 5,
+            "seats_taken": 99,
+            "status": "published",
+        },
+    )
     assert response.status_code == 200
-    assert response.json() == {"id": created["id"], "slug": created["slug"],
-                               "status": "published"}
+    assert response.json() == {"id": created["id"], "slug": created["slug"], "status": "published"}
     row = await Program.select().where(Program.id == created["id"]).first().run()
     assert row["title"] == "Kelas Coding Lanjutan" and row["organiser"] == owner["id"]
     assert row["seats_taken"] == 0
@@ -184,11 +223,18 @@ async def test_patch_by_owner_ignores_unknown_fields(client: Any) -> None:
 
 async def test_patch_null_clears_an_optional_field(client: Any) -> None:
     _, auth = await staff_with_token("organiser")
-    created = (await client.post("/api/v1/programs", json=program_body(
-        waitlist_limit=5, latitude=-7.39, longitude=109.36), headers=auth)).json()
-    response = await client.patch(f"/api/v1/programs/{created['slug']}", headers=auth,
-                                  json={"waitlist_limit": None, "latitude": None,
-                                        "longitude": None})
+    created = (
+        await client.post(
+            "/api/v1/programs",
+            json=program_body(waitlist_limit=5, latitude=-7.39, longitude=109.36),
+            headers=auth,
+        )
+    ).json()
+    response = await client.patch(
+        f"/api/v1/programs/{created['slug']}",
+        headers=auth,
+        json={"waitlist_limit": None, "latitude": None, "longitude": None},
+    )
     assert response.status_code == 200
     row = await Program.select().where(Program.id == created["id"]).first().run()
     assert row["waitlist_limit"] is None and row["latitude"] is None
@@ -197,32 +243,43 @@ async def test_patch_null_clears_an_optional_field(client: Any) -> None:
 async def test_another_organiser_cannot_change_it(client: Any) -> None:
     _, owner_auth = await staff_with_token("organiser")
     _, other_auth = await staff_with_token("organiser")
-    draft = (await client.post("/api/v1/programs", json=program_body(title="Draf"),
-                               headers=owner_auth)).json()
-    public = (await client.post("/api/v1/programs", json=program_body(title="Terbit",
-                                publish=True), headers=owner_auth)).json()
+    draft = (
+        await client.post("/api/v1/programs", json=program_body(title="Draf"), headers=owner_auth)
+    ).json()
+    public = (
+        await client.post(
+            "/api/v1/programs", json=program_body(title="Terbit", publish=True), headers=owner_auth
+        )
+    ).json()
     for created in (draft, public):
-        response = await client.patch(f"/api/v1/programs/{created['slug']}", headers=other_auth,
-                                      json={"title": "Dibajak", "status": "cancelled",
-                                            "sessions": []})
+        response = await client.patch(
+            f"/api/v1/programs/{created['slug']}",
+            headers=other_auth,
+            json={"title": "Dibajak", "status": "cancelled", "sessions": []},
+        )
         assert response.status_code in (403, 404)
     rows = await Program.select(Program.title, Program.status).order_by(Program.id).run()
-    assert rows == [{"title": "Draf", "status": "draft"},
-                    {"title": "Terbit", "status": "published"}]
+    assert rows == [
+        {"title": "Draf", "status": "draft"},
+        {"title": "Terbit", "status": "published"},
+    ]
     assert await ProgramSession.count().run() == 2
 
 
 async def test_office_publishes_and_cancels_any(client: Any) -> None:
     _, owner_auth = await staff_with_token("organiser")
     _, office = await staff_with_token("dinporapar")
-    created = (await client.post("/api/v1/programs", json=program_body(),
-                                 headers=owner_auth)).json()
+    created = (
+        await client.post("/api/v1/programs", json=program_body(), headers=owner_auth)
+    ).json()
     path = f"/api/v1/programs/{created['slug']}"
-    assert (await client.patch(path, json={"status": "published"},
-                               headers=office)).json()["status"] == "published"
+    assert (await client.patch(path, json={"status": "published"}, headers=office)).json()[
+        "status"
+    ] == "published"
     assert (await client.get(path)).status_code == 200
-    assert (await client.patch(path, json={"status": "cancelled"},
-                               headers=office)).json()["status"] == "cancelled"
+    assert (await client.patch(path, json={"status": "cancelled"}, headers=office)).json()[
+        "status"
+    ] == "cancelled"
     again = await client.patch(path, json={"status": "published"}, headers=office)
     assert again.status_code == 409
     bad = await client.patch(path, json={"status": "deleted"}, headers=office)
@@ -233,9 +290,11 @@ async def test_patch_sessions_replace_them(client: Any) -> None:
     _, auth = await staff_with_token("organiser")
     created = (await client.post("/api/v1/programs", json=program_body(), headers=auth)).json()
     sessions = program_body()["sessions"] * 1 + [
-        {**program_body()["sessions"][0], "title": "Pertemuan 2"}]
-    response = await client.patch(f"/api/v1/programs/{created['slug']}", headers=auth,
-                                  json={"sessions": sessions})
+        {**program_body()["sessions"][0], "title": "Pertemuan 2"}
+    ]
+    response = await client.patch(
+        f"/api/v1/programs/{created['slug']}", headers=auth, json={"sessions": sessions}
+    )
     assert response.status_code == 200
     detail = (await client.get(f"/api/v1/programs/{created['slug']}", headers=auth)).json()
     assert sorted(s["title"] for s in detail["sessions"]) == ["Pertemuan 1", "Pertemuan 2"]

@@ -13,17 +13,40 @@ from tests.factories import make_program
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True, "locale": "id-ID"}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "id-ID",
+}
 
 
 def seed_catalogue(seed: Any) -> None:
-    seed(make_program, title="Kelas Coding Web", kind="workshop", topics=("coding",),
-         kecamatan="Bobotsari", price_idr=50000)
-    seed(make_program, title="Wisata Edukatif Owabong", kind="tour", kecamatan="Bojongsari",
-         price_idr=150000, sessions=3, topics=("wisata-edukatif",))
-    seed(make_program, title="Klinik Futsal dan Taktik", kind="sport", kecamatan="Kalimanah",
-         topics=("futsal",))
+    seed(
+        make_program,
+        title="Kelas Coding Web",
+        kind="workshop",
+        topics=("coding",),
+        kecamatan="Bobotsari",
+        price_idr=50000,
+    )
+    seed(
+        make_program,
+        title="Wisata Edukatif Owabong",
+        kind="tour",
+        kecamatan="Bojongsari",
+        price_idr=150000,
+        sessions=3,
+        topics=("wisata-edukatif",),
+    )
+    seed(
+        make_program,
+        title="Klinik Futsal dan Taktik",
+        kind="sport",
+        kecamatan="Kalimanah",
+        topics=("futsal",),
+    )
 
 
 def serious_violations(page: Any) -> list[str]:
@@ -81,7 +104,8 @@ def test_filter_in_place_open_a_program_and_audit(browser: Any, live: Any, seed:
         expect(page.get_by_role("heading", level=1)).to_have_text("Klinik Futsal dan Taktik")
         assert page.evaluate("window.__stillHere") is None  # a real navigation this time
         expect(page.get_by_role("link", name="Daftar")).to_have_attribute(
-            "href", "/programs/" + page.url.rsplit("/", 1)[1] + "/register")
+            "href", "/programs/" + page.url.rsplit("/", 1)[1] + "/register"
+        )
         expect(page.get_by_text("Olahraga Akademik").first).to_be_visible()
         assert serious_violations(page) == []
 

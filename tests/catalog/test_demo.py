@@ -13,15 +13,18 @@ from youth_hub.catalog.tables import Program, ProgramSession, ProgramTopic
 
 
 async def _counts() -> tuple[int, int, int, int]:
-    return (await StaffUser.count().run(), await Program.count().run(),
-            await ProgramSession.count().run(), await ProgramTopic.count().run())
+    return (
+        await StaffUser.count().run(),
+        await Program.count().run(),
+        await ProgramSession.count().run(),
+        await ProgramTopic.count().run(),
+    )
 
 
 async def test_demo_loads_logins_and_programs_once(engine: Any) -> None:
     logins = await load_demo()
     assert logins is not None
-    assert sorted(role for _, role, _ in logins) == ["admin", "dinporapar", "organiser",
-                                                     "scanner"]
+    assert sorted(role for _, role, _ in logins) == ["admin", "dinporapar", "organiser", "scanner"]
     for email, role, password in logins:
         row = await StaffUser.select().where(StaffUser.email == email).first().run()
         assert row["role"] == role and verify_password(row["password_hash"], password)
@@ -44,8 +47,19 @@ async def test_demo_programs_are_realistic(engine: Any) -> None:
     assert all(p["kecamatan"] in KECAMATAN for p in programs)
     assert any(p["price_idr"] == 0 for p in programs) and any(p["price_idr"] for p in programs)
     titles = " ".join(p["title"] + " " + p["description"] for p in programs)
-    for place in ("Owabong", "Goa Lawa", "Purbasari Pancuran Mas", "Sanggaluri", "Panusupan",
-                  "knalpot", "bulu mata", "BUMDes", "Futsal", "Bulu Tangkis", "Coding"):
+    for place in (
+        "Owabong",
+        "Goa Lawa",
+        "Purbasari Pancuran Mas",
+        "Sanggaluri",
+        "Panusupan",
+        "knalpot",
+        "bulu mata",
+        "BUMDes",
+        "Futsal",
+        "Bulu Tangkis",
+        "Coding",
+    ):
         assert place.lower() in titles.lower(), place
     tours = [p for p in programs if p["kind"] == "tour"]
     for tour in tours:

@@ -67,8 +67,7 @@ async def form_token(client: Any, path: str = "/manage/programs/new") -> str:
 
 async def test_anonymous_goes_to_sign_in_and_scanner_to_scan(client: Any) -> None:
     response = await client.get("/manage")
-    assert response.status_code in (302, 303) and response.headers["location"].startswith(
-        "/login")
+    assert response.status_code in (302, 303) and response.headers["location"].startswith("/login")
     assert (await client.get("/manage/programs/new")).status_code in (302, 303)
     await signed_in(client, "scanner")
     response = await client.get("/manage")
@@ -105,8 +104,9 @@ async def test_tours_are_offered_only_to_the_office(client: Any) -> None:
 async def test_create_through_the_form(client: Any) -> None:
     user = await signed_in(client, "organiser")
     token = await form_token(client)
-    response = await client.post("/manage/programs/new", data=form_data(token),
-                                 follow_redirects=False)
+    response = await client.post(
+        "/manage/programs/new", data=form_data(token), follow_redirects=False
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/manage/programs/kelas-coding-pemuda/edit?saved=draft"
     row = await Program.select().where(Program.slug == "kelas-coding-pemuda").first().run()
@@ -121,8 +121,9 @@ async def test_create_through_the_form(client: Any) -> None:
 async def test_save_and_publish_in_one_go(client: Any) -> None:
     await signed_in(client, "organiser")
     token = await form_token(client)
-    response = await client.post("/manage/programs/new", data=form_data(token, action="publish"),
-                                 follow_redirects=False)
+    response = await client.post(
+        "/manage/programs/new", data=form_data(token, action="publish"), follow_redirects=False
+    )
     assert response.status_code == 303 and response.headers["location"].endswith("saved=published")
     assert (await Program.select(Program.status).first().run())["status"] == "published"
 
@@ -145,15 +146,22 @@ async def test_invalid_form_is_422_with_messages_next_to_fields(client: Any) -> 
 async def test_add_and_remove_session_rows_without_javascript(client: Any) -> None:
     await signed_in(client, "organiser")
     token = await form_token(client)
-    response = await client.post("/manage/programs/new",
-                                 data=form_data(token, action="add_session"))
+    response = await client.post(
+        "/manage/programs/new", data=form_data(token, action="add_session")
+    )
     assert response.status_code == 200 and "<!doctype html>" in response.text
     assert 'name="sessions-1-title"' in response.text
     assert 'value="Pertemuan 1"' in response.text and 'value="Kelas Coding Pemuda"' in response.text
     assert await Program.count().run() == 0  # adding a row saves nothing
-    data = form_data(token, action="remove_session-0", **{
-        "sessions-1-title": "Pertemuan 2", "sessions-1-starts_at": _wib(17, 9),
-        "sessions-1-ends_at": _wib(17, 12)})
+    data = form_data(
+        token,
+        action="remove_session-0",
+        **{
+            "sessions-1-title": "Pertemuan 2",
+            "sessions-1-starts_at": _wib(17, 9),
+            "sessions-1-ends_at": _wib(17, 12),
+        },
+    )
     response = await client.post("/manage/programs/new", data=data)
     assert 'value="Pertemuan 2"' in response.text and 'value="Pertemuan 1"' not in response.text
     assert 'name="sessions-1-title"' not in response.text
@@ -162,8 +170,9 @@ async def test_add_and_remove_session_rows_without_javascript(client: Any) -> No
 async def test_add_session_row_with_htmx_gets_only_the_rows(client: Any) -> None:
     await signed_in(client, "organiser")
     token = await form_token(client)
-    response = await client.post("/manage/programs/new", headers=HTMX,
-                                 data=form_data(token, action="add_session"))
+    response = await client.post(
+        "/manage/programs/new", headers=HTMX, data=form_data(token, action="add_session")
+    )
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<fieldset id="sessions"')
     assert "<html" not in response.text and 'name="sessions-1-title"' in response.text
@@ -174,8 +183,9 @@ async def test_add_session_row_with_htmx_gets_only_the_rows(client: Any) -> None
 async def test_edit_keeps_session_ids_and_publish_cancel(client: Any) -> None:
     user = await signed_in(client, "organiser")
     created = await services.create_program(as_current(user), program_body())
-    session = await ProgramSession.select().where(
-        ProgramSession.program == created["id"]).first().run()
+    session = (
+        await ProgramSession.select().where(ProgramSession.program == created["id"]).first().run()
+    )
     path = f"/manage/programs/{created['slug']}/edit"
     html = (await client.get(path)).text
     assert f'name="sessions-0-id" value="{session["id"]}"' in html
@@ -187,12 +197,18 @@ async def test_edit_keeps_session_ids_and_publish_cancel(client: Any) -> None:
     assert [s["id"] for s in after] == [session["id"]]
     assert (await Program.select(Program.title).first().run())["title"] == "Kelas Coding Lanjutan"
 
-    response = await client.post(f"/manage/programs/{created['slug']}/publish",
-                                  data={"_csrf_token": token}, follow_redirects=False)
+    response = await client.post(
+        f"/manage/programs/{created['slug']}/publish",
+        data={"_csrf_token": token},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert (await Program.select(Program.status).first().run())["status"] == "published"
-    response = await client.post(f"/manage/programs/{created['slug']}/cancel",
-                                 data={"_csrf_token": token}, follow_redirects=False)
+    response = await client.post(
+        f"/manage/programs/{created['slug']}/cancel",
+        data={"_csrf_token": token},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert (await Program.select(Program.status).first().run())["status"] == "cancelled"
 
@@ -201,8 +217,9 @@ async def test_publishing_without_sessions_shows_the_form_with_the_reason(client
     user = await signed_in(client, "organiser")
     created = await services.create_program(as_current(user), program_body(sessions=[]))
     token = await form_token(client, f"/manage/programs/{created['slug']}/edit")
-    response = await client.post(f"/manage/programs/{created['slug']}/publish",
-                                 data={"_csrf_token": token})
+    response = await client.post(
+        f"/manage/programs/{created['slug']}/publish", data={"_csrf_token": token}
+    )
     assert response.status_code == 422
     assert "Tambahkan setidaknya satu sesi" in response.text
     assert (await Program.select(Program.status).first().run())["status"] == "draft"
@@ -222,23 +239,30 @@ async def test_post_without_csrf_is_refused(client: Any) -> None:
 async def test_another_organiser_cannot_open_or_change_it(client: Any) -> None:
     owner = await make_staff(role="organiser")
     draft = await services.create_program(as_current(owner), program_body(title="Draf"))
-    public = await services.create_program(as_current(owner),
-                                           program_body(title="Terbit", publish=True))
+    public = await services.create_program(
+        as_current(owner), program_body(title="Terbit", publish=True)
+    )
     await signed_in(client, "organiser")
     token = await form_token(client)
     for created in (draft, public):
         slug = created["slug"]
         assert (await client.get(f"/manage/programs/{slug}/edit")).status_code in (403, 404)
         for action in ("edit", "publish", "cancel"):
-            response = await client.post(f"/manage/programs/{slug}/{action}",
-                                         data=form_data(token, title="Dibajak"))
+            response = await client.post(
+                f"/manage/programs/{slug}/{action}", data=form_data(token, title="Dibajak")
+            )
             assert response.status_code in (403, 404), (slug, action)
-        response = await client.post(f"/manage/programs/{slug}/edit", headers=HTMX,
-                                     data=form_data(token, action="add_session"))
+        response = await client.post(
+            f"/manage/programs/{slug}/edit",
+            headers=HTMX,
+            data=form_data(token, action="add_session"),
+        )
         assert response.status_code in (403, 404)
     rows = await Program.select(Program.title, Program.status).order_by(Program.id).run()
-    assert rows == [{"title": "Draf", "status": "draft"},
-                    {"title": "Terbit", "status": "published"}]
+    assert rows == [
+        {"title": "Draf", "status": "draft"},
+        {"title": "Terbit", "status": "published"},
+    ]
 
 
 async def test_organiser_posting_a_tour_or_an_owner_field_gets_nowhere(client: Any) -> None:
@@ -248,8 +272,11 @@ async def test_organiser_posting_a_tour_or_an_owner_field_gets_nowhere(client: A
     response = await client.post("/manage/programs/new", data=form_data(token, kind="tour"))
     assert response.status_code == 403
     assert await Program.count().run() == 0
-    response = await client.post("/manage/programs/new", follow_redirects=False,
-                                 data=form_data(token, organiser=str(other["id"])))
+    response = await client.post(
+        "/manage/programs/new",
+        follow_redirects=False,
+        data=form_data(token, organiser=str(other["id"])),
+    )
     assert response.status_code == 303
     assert (await Program.select(Program.organiser).first().run())["organiser"] == user["id"]
 
@@ -259,8 +286,11 @@ async def test_office_edits_and_publishes_any_program(client: Any) -> None:
     created = await services.create_program(as_current(owner), program_body())
     await signed_in(client, "dinporapar")
     token = await form_token(client, f"/manage/programs/{created['slug']}/edit")
-    response = await client.post(f"/manage/programs/{created['slug']}/publish",
-                                 data={"_csrf_token": token}, follow_redirects=False)
+    response = await client.post(
+        f"/manage/programs/{created['slug']}/publish",
+        data={"_csrf_token": token},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     row = await Program.select().first().run()
     assert row["status"] == "published" and row["organiser"] == owner["id"]

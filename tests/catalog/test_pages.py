@@ -79,9 +79,19 @@ async def test_bad_filters_answer_422_naming_them(client: Any) -> None:
 
 
 async def test_hostile_query_strings_never_500(client: Any) -> None:
-    for query in ("q=%00", "q=%ED%A0%80", "q=%25%27%22--", "page=99999999999999999999",
-                  "page=abc", "month=9999-99", "kecamatan=%3Cscript%3E", "free=%FF",
-                  "topic=" + "a" * 5000, "q=" + "x" * 5000, "kind=tour&kind=sport"):
+    for query in (
+        "q=%00",
+        "q=%ED%A0%80",
+        "q=%25%27%22--",
+        "page=99999999999999999999",
+        "page=abc",
+        "month=9999-99",
+        "kecamatan=%3Cscript%3E",
+        "free=%FF",
+        "topic=" + "a" * 5000,
+        "q=" + "x" * 5000,
+        "kind=tour&kind=sport",
+    ):
         response = await client.get(f"/programs?{query}")
         assert response.status_code in (200, 422), (query, response.status_code)
         api = await client.get(f"/api/v1/programs?{query}")
@@ -103,10 +113,19 @@ async def test_language_switch_and_it_sticks(client: Any) -> None:
 
 async def test_hostile_strings_are_shown_escaped(client: Any) -> None:
     program = await make_program(title=HOSTILE, topics=("coding",))
-    await Program.update({Program.summary: HOSTILE, Program.description: HOSTILE,
-                          Program.venue: HOSTILE}).where(Program.id == program["id"]).run()
-    for path, headers in (("/", {}), ("/programs", {}), ("/programs", HTMX),
-                          (f"/programs/{program['slug']}", {})):
+    await (
+        Program.update(
+            {Program.summary: HOSTILE, Program.description: HOSTILE, Program.venue: HOSTILE}
+        )
+        .where(Program.id == program["id"])
+        .run()
+    )
+    for path, headers in (
+        ("/", {}),
+        ("/programs", {}),
+        ("/programs", HTMX),
+        (f"/programs/{program['slug']}", {}),
+    ):
         html = (await client.get(path, headers=headers)).text
         assert "<script>alert(1)</script>" not in html, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
@@ -115,11 +134,23 @@ async def test_hostile_strings_are_shown_escaped(client: Any) -> None:
 
 
 async def test_program_page_shows_what_a_participant_needs(client: Any) -> None:
-    program = await make_program(title="Klinik Futsal", kind="sport", price_idr=150000,
-                                 age_min=13, age_max=18, capacity=10, sessions=2,
-                                 starts_at=datetime(2030, 1, 5, 2, 0, tzinfo=UTC))
-    await Program.update({Program.seats_taken: 4, Program.latitude: -7.3887,
-                          Program.longitude: 109.3637}).where(Program.id == program["id"]).run()
+    program = await make_program(
+        title="Klinik Futsal",
+        kind="sport",
+        price_idr=150000,
+        age_min=13,
+        age_max=18,
+        capacity=10,
+        sessions=2,
+        starts_at=datetime(2030, 1, 5, 2, 0, tzinfo=UTC),
+    )
+    await (
+        Program.update(
+            {Program.seats_taken: 4, Program.latitude: -7.3887, Program.longitude: 109.3637}
+        )
+        .where(Program.id == program["id"])
+        .run()
+    )
     html = (await client.get(f"/programs/{program['slug']}")).text
     assert "Rp 150.000" in html
     assert "13 sampai 18 tahun" in html
@@ -142,8 +173,9 @@ async def test_program_page_without_coordinates_links_a_map_search(client: Any) 
 
 async def test_tour_page_shows_the_itinerary_by_day(client: Any) -> None:
     _, office = await staff_with_token("dinporapar")
-    created = (await client.post("/api/v1/programs", json=tour_body(publish=True),
-                                 headers=office)).json()
+    created = (
+        await client.post("/api/v1/programs", json=tour_body(publish=True), headers=office)
+    ).json()
     html = (await client.get(f"/programs/{created['slug']}")).text
     assert "Rencana perjalanan" in html
     assert "Hari ke-1" in html and "Hari ke-2" in html
@@ -179,8 +211,12 @@ async def _queries_for(client: Any, path: str, headers: dict[str, str] | None = 
 async def test_queries_per_page_do_not_grow_with_programs(client: Any) -> None:
     async def add(count: int) -> None:
         for i in range(count):
-            await make_program(title=f"Program {i}", kind=("workshop", "sport", "tour")[i % 3],
-                               topics=("coding", "futsal"), starts_at=in_days(1 + i % 40))
+            await make_program(
+                title=f"Program {i}",
+                kind=("workshop", "sport", "tour")[i % 3],
+                topics=("coding", "futsal"),
+                starts_at=in_days(1 + i % 40),
+            )
 
     await add(10)
     paths = ["/", "/programs", "/api/v1/programs", "/programs?topic=coding&free=1&q=program"]
@@ -203,8 +239,10 @@ async def test_program_page_queries_do_not_grow_with_sessions(client: Any) -> No
 
 async def test_pages_are_light(client: Any) -> None:
     for i in range(12):
-        await make_program(title=f"Program dengan judul yang cukup panjang {i}",
-                           topics=("coding", "leadership", "teknologi"))
+        await make_program(
+            title=f"Program dengan judul yang cukup panjang {i}",
+            topics=("coding", "leadership", "teknologi"),
+        )
     for path in ("/", "/programs"):
         html = (await client.get(path)).text
         assert len(html.encode()) < 60_000, (path, len(html))

@@ -45,8 +45,9 @@ async def test_create_stores_program_sessions_topics_and_span(engine: Any) -> No
     assert len(sessions) == 1
     assert row["first_starts_at"] == sessions[0]["starts_at"]
     assert row["last_ends_at"] == sessions[0]["ends_at"]
-    topics = await ProgramTopic.select(ProgramTopic.topic).where(
-        ProgramTopic.program == row["id"]).run()
+    topics = (
+        await ProgramTopic.select(ProgramTopic.topic).where(ProgramTopic.program == row["id"]).run()
+    )
     assert [t["topic"] for t in topics] == ["coding", "teknologi"]
 
 
@@ -59,14 +60,17 @@ async def test_a_draft_by_default_and_publishing_needs_a_session(engine: Any) ->
     empty = await services.create_program(user, program_body(title="Kosong", sessions=[]))
     with pytest.raises(ValidationFailed):
         await services.publish_program(user, empty["slug"])
-    assert (await Program.select(Program.status).where(
-        Program.slug == empty["slug"]).first().run())["status"] == "draft"
+    assert (
+        await Program.select(Program.status).where(Program.slug == empty["slug"]).first().run()
+    )["status"] == "draft"
 
 
 async def test_slugs_get_a_suffix_on_clash(engine: Any) -> None:
     user = await organiser()
-    slugs = [(await services.create_program(user, program_body(title="Kelas Coding")))["slug"]
-             for _ in range(3)]
+    slugs = [
+        (await services.create_program(user, program_body(title="Kelas Coding")))["slug"]
+        for _ in range(3)
+    ]
     assert slugs == ["kelas-coding", "kelas-coding-2", "kelas-coding-3"]
     other = await services.create_program(user, program_body(title="ꦥꦸꦂꦧꦭꦶꦁꦒ"))
     assert other["slug"] == "program"
@@ -101,8 +105,11 @@ async def test_patch_changes_only_what_is_given_and_ignores_owner(engine: Any) -
     user = await organiser()
     intruder = await make_staff(role="organiser")
     created = await services.create_program(user, program_body())
-    await services.update_program(user, created["slug"], {
-        "summary": "Baru", "organiser": intruder["id"], "seats_taken": 99, "slug": "x"})
+    await services.update_program(
+        user,
+        created["slug"],
+        {"summary": "Baru", "organiser": intruder["id"], "seats_taken": 99, "slug": "x"},
+    )
     row = await Program.select().where(Program.id == created["id"]).first().run()
     assert row["summary"] == "Baru"
     assert row["title"] == "Kelas Coding Pemuda" and row["capacity"] == 20
@@ -129,8 +136,9 @@ async def test_office_changes_any_program(engine: Any) -> None:
     owner = await organiser()
     created = await services.create_program(owner, program_body())
     office = as_current(await make_staff(role="dinporapar"))
-    changed = await services.update_program(office, created["slug"],
-                                            {"status": "published", "capacity": 30})
+    changed = await services.update_program(
+        office, created["slug"], {"status": "published", "capacity": 30}
+    )
     assert changed["status"] == "published"
     row = await Program.select().where(Program.id == created["id"]).first().run()
     assert row["capacity"] == 30 and row["organiser"] == owner.id
@@ -160,22 +168,36 @@ async def test_capacity_may_not_drop_below_seats_taken(engine: Any) -> None:
     assert row["capacity"] == 5 and row["seats_taken"] == 5
 
 
-async def test_sessions_replace_keeping_named_rows_and_the_span(engine: Any,
-                                                               heard: dict[str, Any]) -> None:
+async def test_sessions_replace_keeping_named_rows_and_the_span(
+    engine: Any, heard: dict[str, Any]
+) -> None:
     user = await organiser()
     created = await services.create_program(user, program_body(publish=True))
     old = await ProgramSession.select().where(ProgramSession.program == created["id"]).run()
     kept_id = old[0]["id"]
     start = in_days(30)
     sessions = [
-        {"id": kept_id, "title": "Pertemuan 1 (pindah)", "starts_at": start.isoformat(),
-         "ends_at": (start + timedelta(hours=2)).isoformat(), "location": "Aula"},
-        {"title": "Pertemuan 2", "starts_at": (start + timedelta(days=7)).isoformat(),
-         "ends_at": (start + timedelta(days=7, hours=2)).isoformat(), "location": "Aula"},
+        {
+            "id": kept_id,
+            "title": "Pertemuan 1 (pindah)",
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=2)).isoformat(),
+            "location": "Aula",
+        },
+        {
+            "title": "Pertemuan 2",
+            "starts_at": (start + timedelta(days=7)).isoformat(),
+            "ends_at": (start + timedelta(days=7, hours=2)).isoformat(),
+            "location": "Aula",
+        },
     ]
     await services.update_program(user, created["slug"], {"sessions": sessions})
-    rows = await ProgramSession.select().where(ProgramSession.program == created["id"]).order_by(
-        ProgramSession.position).run()
+    rows = (
+        await ProgramSession.select()
+        .where(ProgramSession.program == created["id"])
+        .order_by(ProgramSession.position)
+        .run()
+    )
     assert [r["title"] for r in rows] == ["Pertemuan 1 (pindah)", "Pertemuan 2"]
     assert rows[0]["id"] == kept_id
     program = await Program.select().where(Program.id == created["id"]).first().run()
@@ -188,12 +210,14 @@ async def test_a_session_id_of_another_program_is_a_new_row(engine: Any) -> None
     user = await organiser()
     mine = await services.create_program(user, program_body(title="Mine"))
     theirs = await make_program(title="Theirs")
-    their_session = (await ProgramSession.select().where(
-        ProgramSession.program == theirs["id"]).first().run())
+    their_session = (
+        await ProgramSession.select().where(ProgramSession.program == theirs["id"]).first().run()
+    )
     body = program_body()["sessions"][0] | {"id": their_session["id"], "title": "Sneaky"}
     await services.update_program(user, mine["slug"], {"sessions": [body]})
-    untouched = await ProgramSession.select().where(
-        ProgramSession.id == their_session["id"]).first().run()
+    untouched = (
+        await ProgramSession.select().where(ProgramSession.id == their_session["id"]).first().run()
+    )
     assert untouched["title"] == their_session["title"]
     assert untouched["program"] == theirs["id"]
 
@@ -212,8 +236,9 @@ async def test_moving_place_tells_registrants_only_when_published(
     assert heard["changed"] == [(public["id"], {"times": False, "place": True})]
 
 
-async def test_cancel_tells_registrants_once_and_is_final(engine: Any,
-                                                         heard: dict[str, Any]) -> None:
+async def test_cancel_tells_registrants_once_and_is_final(
+    engine: Any, heard: dict[str, Any]
+) -> None:
     user = await organiser()
     created = await services.create_program(user, program_body(publish=True))
     assert (await services.cancel_program(user, created["slug"]))["status"] == "cancelled"
@@ -227,8 +252,9 @@ async def test_cancel_tells_registrants_once_and_is_final(engine: Any,
     assert (await Program.select(Program.status).first().run())["status"] == "cancelled"
 
 
-async def test_a_failing_listener_rolls_the_change_back(engine: Any,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_listener_rolls_the_change_back(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     user = await organiser()
     created = await services.create_program(user, program_body(publish=True))
 
@@ -253,12 +279,29 @@ async def test_bad_status_is_a_field_error(engine: Any) -> None:
 
 
 async def test_listing_filters(engine: Any) -> None:
-    await make_program(title="Kelas Coding Web", kind="workshop", kecamatan="Bobotsari",
-                       price_idr=50000, topics=("coding",), starts_at=in_days(5))
-    await make_program(title="Futsal Taktik", kind="sport", kecamatan="Kalimanah",
-                       topics=("futsal",), starts_at=in_days(6))
-    await make_program(title="Wisata Owabong", kind="tour", kecamatan="Bojongsari",
-                       price_idr=150000, topics=("wisata",), starts_at=in_days(7))
+    await make_program(
+        title="Kelas Coding Web",
+        kind="workshop",
+        kecamatan="Bobotsari",
+        price_idr=50000,
+        topics=("coding",),
+        starts_at=in_days(5),
+    )
+    await make_program(
+        title="Futsal Taktik",
+        kind="sport",
+        kecamatan="Kalimanah",
+        topics=("futsal",),
+        starts_at=in_days(6),
+    )
+    await make_program(
+        title="Wisata Owabong",
+        kind="tour",
+        kecamatan="Bojongsari",
+        price_idr=150000,
+        topics=("wisata",),
+        starts_at=in_days(7),
+    )
     await make_program(title="Draf Rahasia", status="draft", starts_at=in_days(3))
     await make_program(title="Sudah Lewat", starts_at=in_days(-10))
     await make_program(title="Batal", status="cancelled", starts_at=in_days(4))
@@ -288,10 +331,10 @@ async def test_month_filter_counts_in_wib(engine: Any) -> None:
     await make_program(title="Akhir Desember", starts_at=datetime(2030, 12, 31, 10, 0, tzinfo=UTC))
     january, _ = services.parse_filters(month="2031-01")
     december, _ = services.parse_filters(month="2030-12")
-    assert [p["title"] for p in (await services.list_published(january))["items"]] == [
-        "Tahun Baru"]
+    assert [p["title"] for p in (await services.list_published(january))["items"]] == ["Tahun Baru"]
     assert [p["title"] for p in (await services.list_published(december))["items"]] == [
-        "Akhir Desember"]
+        "Akhir Desember"
+    ]
 
 
 async def test_paging_and_seats_left(engine: Any) -> None:
@@ -312,8 +355,12 @@ async def test_paging_and_seats_left(engine: Any) -> None:
 
 async def test_home_takes_the_next_few_of_each_kind(engine: Any) -> None:
     for i in range(6):
-        await make_program(title=f"Lokakarya {i}", kind="workshop", starts_at=in_days(10 - i),
-                           topics=("coding", f"t{i}"))
+        await make_program(
+            title=f"Lokakarya {i}",
+            kind="workshop",
+            starts_at=in_days(10 - i),
+            topics=("coding", f"t{i}"),
+        )
     await make_program(title="Wisata", kind="tour", starts_at=in_days(30))
     await make_program(title="Lewat", kind="sport", starts_at=in_days(-30))
     found = await services.list_upcoming_by_kind(limit=4)
@@ -329,7 +376,9 @@ async def test_detail_of_a_tour_groups_stops_by_day(engine: Any) -> None:
     assert detail is not None and detail["seats_left"] == 20
     days = services.group_by_day(detail["sessions"])
     assert [(d["day"], [s["title"] for s in d["stops"]]) for d in days] == [
-        (1, ["Berkumpul", "Owabong"]), (2, ["Goa Lawa"])]
+        (1, ["Berkumpul", "Owabong"]),
+        (2, ["Goa Lawa"]),
+    ]
 
 
 async def test_managed_list_is_own_for_organiser_all_for_office(engine: Any) -> None:

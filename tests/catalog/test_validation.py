@@ -59,13 +59,24 @@ def test_messages_in_english_when_asked() -> None:
 
 def test_ranges_and_formats_each_get_their_message() -> None:
     with language("id"):
-        found = errors_of(program_body(
-            title="x" * 161, kind="concert", capacity=0, price_idr=100_000_001, age_min=9,
-            age_max=100, latitude=91, longitude="east", kecamatan="Jakarta Selatan",
-            topics=["Bad Topic!"],
-            sessions=[{"starts_at": "2030-01-05T09:00", "ends_at": "2030-01-05T08:00"},
-                      {"starts_at": "tomorrow", "ends_at": "2030-02-30T10:00"}],
-        ))
+        found = errors_of(
+            program_body(
+                title="x" * 161,
+                kind="concert",
+                capacity=0,
+                price_idr=100_000_001,
+                age_min=9,
+                age_max=100,
+                latitude=91,
+                longitude="east",
+                kecamatan="Jakarta Selatan",
+                topics=["Bad Topic!"],
+                sessions=[
+                    {"starts_at": "2030-01-05T09:00", "ends_at": "2030-01-05T08:00"},
+                    {"starts_at": "tomorrow", "ends_at": "2030-02-30T10:00"},
+                ],
+            )
+        )
     assert "160" in found["title"]
     assert "jenis program" in found["kind"]
     assert found["capacity"] == "Kapasitas harus antara 1 dan 100.000."
@@ -80,8 +91,12 @@ def test_ranges_and_formats_each_get_their_message() -> None:
 
 
 def test_min_age_above_max_and_registration_window() -> None:
-    body = program_body(age_min=25, age_max=18, registration_opens_at="2030-01-10T00:00",
-                        registration_closes_at="2030-01-01T00:00")
+    body = program_body(
+        age_min=25,
+        age_max=18,
+        registration_opens_at="2030-01-10T00:00",
+        registration_closes_at="2030-01-01T00:00",
+    )
     found = errors_of(body)
     assert "age_max" in found
     assert "registration_closes_at" in found
@@ -104,11 +119,29 @@ def test_too_many_topics_and_sessions() -> None:
 
 
 def test_wrong_types_are_field_errors_not_exceptions() -> None:
-    found = errors_of({"kind": 3, "title": ["a"], "capacity": True, "price_idr": 1.5,
-                       "topics": "ok, fine", "sessions": "monday", "latitude": True,
-                       "kecamatan": {"x": 1}, "age_min": "ten"})
-    assert {"kind", "title", "capacity", "price_idr", "sessions", "latitude", "kecamatan",
-            "age_min"} <= set(found)
+    found = errors_of(
+        {
+            "kind": 3,
+            "title": ["a"],
+            "capacity": True,
+            "price_idr": 1.5,
+            "topics": "ok, fine",
+            "sessions": "monday",
+            "latitude": True,
+            "kecamatan": {"x": 1},
+            "age_min": "ten",
+        }
+    )
+    assert {
+        "kind",
+        "title",
+        "capacity",
+        "price_idr",
+        "sessions",
+        "latitude",
+        "kecamatan",
+        "age_min",
+    } <= set(found)
     assert "topics" not in found  # a comma-separated string is how the form sends them
 
 
@@ -126,7 +159,7 @@ def test_control_characters_and_lone_surrogates_are_refused() -> None:
 
 
 def test_hostile_text_is_kept_as_written() -> None:
-    hostile = "<script>alert(1)</script> {{7*7}} =HYPERLINK(\"x\") ꦥꦸꦂꦧꦭꦶꦁꦒ 🎉"
+    hostile = '<script>alert(1)</script> {{7*7}} =HYPERLINK("x") ꦥꦸꦂꦧꦭꦶꦁꦒ 🎉'
     values, errors = clean_program({"title": hostile, "summary": hostile}, partial=True)
     assert not errors
     assert values["title"] == hostile and values["summary"] == hostile
@@ -139,16 +172,43 @@ def test_tour_stops_get_their_day_from_the_date() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(
-    st.sampled_from(["kind", "title", "summary", "topics", "kecamatan", "latitude", "longitude",
-                     "capacity", "price_idr", "age_min", "age_max", "sessions",
-                     "registration_opens_at", "waitlist_limit"]),
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=50),
-              st.lists(st.text(max_size=5), max_size=3),
-              st.lists(st.dictionaries(st.sampled_from(["starts_at", "ends_at", "day", "id"]),
-                                       st.one_of(st.text(max_size=20), st.integers())),
-                       max_size=2)),
-))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "kind",
+                "title",
+                "summary",
+                "topics",
+                "kecamatan",
+                "latitude",
+                "longitude",
+                "capacity",
+                "price_idr",
+                "age_min",
+                "age_max",
+                "sessions",
+                "registration_opens_at",
+                "waitlist_limit",
+            ]
+        ),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(),
+            st.text(max_size=50),
+            st.lists(st.text(max_size=5), max_size=3),
+            st.lists(
+                st.dictionaries(
+                    st.sampled_from(["starts_at", "ends_at", "day", "id"]),
+                    st.one_of(st.text(max_size=20), st.integers()),
+                ),
+                max_size=2,
+            ),
+        ),
+    )
+)
 def test_any_input_gives_values_or_field_errors_never_an_exception(body: dict[str, Any]) -> None:
     values, errors = clean_program(body, partial=True)
     check_program({**values}, errors)
@@ -158,7 +218,8 @@ def test_any_input_gives_values_or_field_errors_never_an_exception(body: dict[st
 
 def test_slugs_are_ascii_and_never_empty() -> None:
     assert slugify("Kelas Coding: Membuat Website Pertamamu!") == (
-        "kelas-coding-membuat-website-pertamamu")
+        "kelas-coding-membuat-website-pertamamu"
+    )
     assert slugify("Café Über Straße") == "cafe-uber-strasse"
     assert slugify("ꦥꦸꦂꦧꦭꦶꦁꦒ 🎉") == "program"
     assert len(slugify("kata " * 100)) <= 80
@@ -173,15 +234,35 @@ def test_any_title_gives_a_url_safe_slug(title: str) -> None:
 
 
 def test_filters_keep_good_values_and_name_bad_ones() -> None:
-    filters, raw = parse_filters(kind="tour", q=" owabong ", topic="Wisata-Edukatif",
-                                 kecamatan="bojongsari", month="2030-01", free="1", page="2")
+    filters, raw = parse_filters(
+        kind="tour",
+        q=" owabong ",
+        topic="Wisata-Edukatif",
+        kecamatan="bojongsari",
+        month="2030-01",
+        free="1",
+        page="2",
+    )
     assert not raw.errors
-    assert (filters.kind, filters.q, filters.topic, filters.kecamatan, filters.month,
-            filters.free, filters.page) == ("tour", "owabong", "wisata-edukatif", "Bojongsari",
-                                            (2030, 1), True, 2)
+    assert (
+        filters.kind,
+        filters.q,
+        filters.topic,
+        filters.kecamatan,
+        filters.month,
+        filters.free,
+        filters.page,
+    ) == ("tour", "owabong", "wisata-edukatif", "Bojongsari", (2030, 1), True, 2)
     with language("id"):
-        filters, raw = parse_filters(kind="concert", q="x" * 101, topic="<b>", kecamatan="Bandung",
-                                     month="2030-13", free="maybe", page="0")
+        filters, raw = parse_filters(
+            kind="concert",
+            q="x" * 101,
+            topic="<b>",
+            kecamatan="Bandung",
+            month="2030-13",
+            free="maybe",
+            page="0",
+        )
     assert set(raw.errors) == {"kind", "q", "topic", "kecamatan", "month", "free", "page"}
     assert raw.errors["month"] == "Bulan harus berformat tahun-bulan, misalnya 2026-12."
     assert filters.kind is None and filters.page == 1

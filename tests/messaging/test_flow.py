@@ -31,16 +31,27 @@ async def api(app: Litestar, engine: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 def _person(email: str) -> dict[str, Any]:
     return {
-        "full_name": "Sekar Ayu {{7*7}}", "email": email, "phone": "081234567890",
-        "birth_date": "2006-02-14", "gender": "female", "kecamatan": "Bukateja",
-        "village": "Kutawis", "school": "SMA Negeri 1 Bukateja",
-        "guardian_name": "", "guardian_phone": "", "guardian_consent": False,
+        "full_name": "Sekar Ayu {{7*7}}",
+        "email": email,
+        "phone": "081234567890",
+        "birth_date": "2006-02-14",
+        "gender": "female",
+        "kecamatan": "Bukateja",
+        "village": "Kutawis",
+        "school": "SMA Negeri 1 Bukateja",
+        "guardian_name": "",
+        "guardian_phone": "",
+        "guardian_consent": False,
     }
 
 
 async def _states(kind: str) -> list[tuple[str, str]]:
-    rows = await OutboxMessage.select(OutboxMessage.ticket_code, OutboxMessage.state).where(
-        OutboxMessage.kind == kind).order_by(OutboxMessage.id).run()
+    rows = (
+        await OutboxMessage.select(OutboxMessage.ticket_code, OutboxMessage.state)
+        .where(OutboxMessage.kind == kind)
+        .order_by(OutboxMessage.id)
+        .run()
+    )
     return [(r["ticket_code"], r["state"]) for r in rows]
 
 
@@ -48,8 +59,9 @@ async def test_registration_works_while_mail_is_away_and_messages_follow(
     api: httpx.AsyncClient, settings: Settings
 ) -> None:
     program = await make_program(capacity=5, starts_at=datetime.now(UTC) + timedelta(days=4))
-    response = await api.post(f"/api/v1/programs/{program['slug']}/registrations",
-                              json=_person("sekar@example.test"))
+    response = await api.post(
+        f"/api/v1/programs/{program['slug']}/registrations", json=_person("sekar@example.test")
+    )
     assert response.status_code == 201, response.text
     code = response.json()["code"]
     assert await _states("confirmation") == [(code, "pending")]
@@ -60,9 +72,10 @@ async def test_registration_works_while_mail_is_away_and_messages_follow(
     assert report.stopped == "mail server unreachable"
     assert await _states("confirmation") == [(code, "pending")]
     # still registering while it is away
-    second = await api.post(f"/api/v1/programs/{program['slug']}/registrations",
-                            json=_person("bayu@example.test")
-                            | {"full_name": "Bayu", "phone": "081298765432"})
+    second = await api.post(
+        f"/api/v1/programs/{program['slug']}/registrations",
+        json=_person("bayu@example.test") | {"full_name": "Bayu", "phone": "081298765432"},
+    )
     assert second.status_code == 201
 
     await plan_due_reminders(mail)

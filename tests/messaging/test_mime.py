@@ -23,12 +23,22 @@ def test_a_message_parses_back_whole() -> None:
     text = "Halo,\n\nbaris yang sangat panjang " * 20 + "\n=3D titik di awal:\n.\n"
     html = "<p>Halo &amp; selamat datang</p>\n" * 10
     data = mime.compose(
-        [("Subject", subject.strip()), ("From", mime.mailbox("Dinporapar 🏛", "a@b.id")),
-         ("To", mime.mailbox('Ayu "Sekar" <Lestari>', "ayu@example.id")),
-         ("X-Youth-Hub-Kind", "reminder")],
-        text, html,
-        [mime.Attachment("BEGIN:VCALENDAR\r\nSUMMARY:Kelas 🎉\r\nEND:VCALENDAR\r\n",
-                         "text/calendar", "event.ics", "; method=PUBLISH")],
+        [
+            ("Subject", subject.strip()),
+            ("From", mime.mailbox("Dinporapar 🏛", "a@b.id")),
+            ("To", mime.mailbox('Ayu "Sekar" <Lestari>', "ayu@example.id")),
+            ("X-Youth-Hub-Kind", "reminder"),
+        ],
+        text,
+        html,
+        [
+            mime.Attachment(
+                "BEGIN:VCALENDAR\r\nSUMMARY:Kelas 🎉\r\nEND:VCALENDAR\r\n",
+                "text/calendar",
+                "event.ics",
+                "; method=PUBLISH",
+            )
+        ],
     )
     assert data.isascii()
     assert all(len(line) <= 998 for line in data.split(b"\r\n"))
@@ -50,8 +60,15 @@ def test_a_message_parses_back_whole() -> None:
 
 @pytest.mark.parametrize(
     "address",
-    ["ayu@example.id\r\nBcc: x@y.z", "no-at-sign", "a@b.c>, evil@x.y", "ayu @example.id",
-     "ayu@exämple.id", "x" * 250 + "@a.id", ""],
+    [
+        "ayu@example.id\r\nBcc: x@y.z",
+        "no-at-sign",
+        "a@b.c>, evil@x.y",
+        "ayu @example.id",
+        "ayu@exämple.id",
+        "x" * 250 + "@a.id",
+        "",
+    ],
 )
 def test_unusable_addresses_are_refused(address: str) -> None:
     with pytest.raises(mime.MimeError):

@@ -21,7 +21,7 @@ from youth_hub.messaging import enqueue_message
 from youth_hub.messaging.tables import OutboxMessage
 from youth_hub.settings import Settings
 
-HOSTILE = '<img src=x onerror=alert(1)> {{7*7}} 🎉'
+HOSTILE = "<img src=x onerror=alert(1)> {{7*7}} 🎉"
 
 
 @pytest.fixture
@@ -31,17 +31,32 @@ async def page_client(app: Litestar, engine: Any) -> AsyncIterator[httpx.AsyncCl
         yield client
 
 
-async def _message(program: dict[str, Any], settings: Settings, *, name: str = "Ayu",
-                   state: str = "pending", kind: str = "confirmation") -> int:
+async def _message(
+    program: dict[str, Any],
+    settings: Settings,
+    *,
+    name: str = "Ayu",
+    state: str = "pending",
+    kind: str = "confirmation",
+) -> int:
     registration = await add_registration(program, full_name=name)
-    row_id = await enqueue_message(kind=kind, to_email=registration["email"], to_name=name,
-                                   ticket_code=registration["code"], program_id=program["id"],
-                                   base_url=settings.base_url)
+    row_id = await enqueue_message(
+        kind=kind,
+        to_email=registration["email"],
+        to_name=name,
+        ticket_code=registration["code"],
+        program_id=program["id"],
+        base_url=settings.base_url,
+    )
     assert row_id is not None
     if state != "pending":
-        await OutboxMessage.update({OutboxMessage.state: state,
-                                    OutboxMessage.last_error: "550 No such user here"}).where(
-            OutboxMessage.id == row_id).run()
+        await (
+            OutboxMessage.update(
+                {OutboxMessage.state: state, OutboxMessage.last_error: "550 No such user here"}
+            )
+            .where(OutboxMessage.id == row_id)
+            .run()
+        )
     return row_id
 
 
@@ -105,8 +120,11 @@ async def test_organiser_sees_only_their_programs_messages(
     assert "Budi Santoso" not in html and "Kelas Orang Lain" not in html
     assert (await page_client.get(f"/manage/outbox/{world['other']}")).status_code == 404
     token = csrf_from((await page_client.get(f"/manage/outbox/{world['mine_failed']}")).text)
-    response = await page_client.post(f"/manage/outbox/{world['other']}/retry",
-                                      data={"_csrf_token": token}, follow_redirects=False)
+    response = await page_client.post(
+        f"/manage/outbox/{world['other']}/retry",
+        data={"_csrf_token": token},
+        follow_redirects=False,
+    )
     assert response.status_code == 404
 
 
@@ -117,8 +135,9 @@ async def test_state_filter_and_fragment(
     await sign_in(page_client, world["office"]["email"])
     response = await page_client.get("/manage/outbox?state=failed")
     assert _ids(response.text) == {world["mine_failed"]}
-    fragment = await page_client.get("/manage/outbox?state=pending&kind=confirmation",
-                                      headers={"HX-Request": "true"})
+    fragment = await page_client.get(
+        "/manage/outbox?state=pending&kind=confirmation", headers={"HX-Request": "true"}
+    )
     assert fragment.status_code == 200 and "<html" not in fragment.text
     assert _ids(fragment.text) == {world["mine"], world["other"]}
     assert "HX-Request" in fragment.headers["vary"]
@@ -165,7 +184,8 @@ async def test_message_page_shows_the_rendered_text_and_is_audited(
     assert response.headers["cache-control"] == "no-store"
     audit = await AuditLog.select().where(AuditLog.action == "outbox.view").run()
     assert [(a["actor"], a["target"]) for a in audit] == [
-        (world["organiser"]["id"], f"outbox:{world['mine']}")]
+        (world["organiser"]["id"], f"outbox:{world['mine']}")
+    ]
     for missing in ("999999", "99999999999999999999", "abc", "-1"):
         assert (await page_client.get(f"/manage/outbox/{missing}")).status_code == 404
 
@@ -178,14 +198,17 @@ async def test_a_failed_message_can_be_sent_again(
     page = await page_client.get(f"/manage/outbox/{world['mine_failed']}")
     assert "Kirim ulang" in page.text
     # without the CSRF token: refused, nothing changes
-    refused = await page_client.post(f"/manage/outbox/{world['mine_failed']}/retry",
-                                     follow_redirects=False)
+    refused = await page_client.post(
+        f"/manage/outbox/{world['mine_failed']}/retry", follow_redirects=False
+    )
     assert refused.status_code == 403
     row = await OutboxMessage.select().where(OutboxMessage.id == world["mine_failed"]).first().run()
     assert row["state"] == "failed"
-    response = await page_client.post(f"/manage/outbox/{world['mine_failed']}/retry",
-                                      data={"_csrf_token": csrf_from(page.text)},
-                                      follow_redirects=False)
+    response = await page_client.post(
+        f"/manage/outbox/{world['mine_failed']}/retry",
+        data={"_csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     row = await OutboxMessage.select().where(OutboxMessage.id == world["mine_failed"]).first().run()
     assert (row["state"], row["attempts"], row["last_error"]) == ("pending", 0, "")
@@ -195,8 +218,9 @@ async def test_no_banner_when_email_is_configured(engine: Any, settings: Setting
     from youth_hub.app import create_app
 
     staff = await make_staff("admin")
-    app = create_app(dataclasses.replace(settings, smtp_url="smtp://127.0.0.1:2525"),
-                     run_scheduler=False)
+    app = create_app(
+        dataclasses.replace(settings, smtp_url="smtp://127.0.0.1:2525"), run_scheduler=False
+    )
     async with in_loop_client(app) as client:
         await sign_in(client, staff["email"])
         response = await client.get("/manage/outbox")

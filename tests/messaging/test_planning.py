@@ -41,12 +41,21 @@ async def _reminders(code: str) -> dict[int, dict[str, Any]]:
 
 
 async def _move(program: dict[str, Any], starts_at: datetime) -> None:
-    await Program.update({Program.first_starts_at: starts_at}).where(
-        Program.id == program["id"]).run()
-    await ProgramSession.update(
-        {ProgramSession.starts_at: starts_at,
-         ProgramSession.ends_at: starts_at + timedelta(hours=3)}
-    ).where(ProgramSession.program == program["id"]).run()
+    await (
+        Program.update({Program.first_starts_at: starts_at})
+        .where(Program.id == program["id"])
+        .run()
+    )
+    await (
+        ProgramSession.update(
+            {
+                ProgramSession.starts_at: starts_at,
+                ProgramSession.ends_at: starts_at + timedelta(hours=3),
+            }
+        )
+        .where(ProgramSession.program == program["id"])
+        .run()
+    )
 
 
 def test_plan_rules_without_a_database() -> None:
@@ -54,7 +63,9 @@ def test_plan_rules_without_a_database() -> None:
     offsets = (1440, 120)
     # all in the future: each at its time
     assert reminder_plan(start, offsets, start - timedelta(days=3)) == [
-        (1440, start - timedelta(minutes=1440)), (120, start - timedelta(minutes=120))]
+        (1440, start - timedelta(minutes=1440)),
+        (120, start - timedelta(minutes=120)),
+    ]
     # the day-before one passed: it goes at once, the two-hour one at its time
     now = start - timedelta(hours=5)
     assert reminder_plan(start, offsets, now) == [(1440, now), (120, start - timedelta(hours=2))]
@@ -84,7 +95,9 @@ async def test_confirmed_seats_get_reminders_at_the_offsets_once(
     assert await plan_due_reminders(settings, clock()) == 0  # planning twice plans once
     rows = await _reminders(confirmed["code"])
     assert {o: r["due_at"] for o, r in rows.items()} == {
-        1440: start - timedelta(days=1), 120: start - timedelta(hours=2)}
+        1440: start - timedelta(days=1),
+        120: start - timedelta(hours=2),
+    }
     assert all(r["state"] == "pending" for r in rows.values())
     assert rows[1440]["dedupe_key"] == f"reminder:{confirmed['id']}:1440"
     assert await _reminders(waitlisted["code"]) == {}
@@ -97,8 +110,11 @@ async def test_program_offsets_column_overrides(
 ) -> None:
     start = clock() + timedelta(days=5)
     program = await make_program(starts_at=start)
-    await Program.update({Program.reminder_offsets: "2880,30"}).where(
-        Program.id == program["id"]).run()
+    await (
+        Program.update({Program.reminder_offsets: "2880,30"})
+        .where(Program.id == program["id"])
+        .run()
+    )
     registration = await add_registration(program)
     await plan_due_reminders(settings, clock())
     rows = await _reminders(registration["code"])
@@ -129,16 +145,22 @@ async def test_cancelled_seat_drops_its_pending_reminders(
     at_send_time = await add_registration(program)
     await plan_due_reminders(mail_settings, clock())
     # the planning sweep notices the cancelled seat...
-    await Registration.update({Registration.status: "cancelled"}).where(
-        Registration.id == swept["id"]).run()
+    await (
+        Registration.update({Registration.status: "cancelled"})
+        .where(Registration.id == swept["id"])
+        .run()
+    )
     await plan_due_reminders(mail_settings, clock())
     assert {r["state"] for r in (await _reminders(swept["code"])).values()} == {"dropped"}
     # ...registration may also drop them itself, in its cancel transaction
     await drop_reminders(direct["code"])
     assert {r["state"] for r in (await _reminders(direct["code"])).values()} == {"dropped"}
     # and a reminder that falls due for a seat cancelled a moment ago is dropped, not sent
-    await Registration.update({Registration.status: "cancelled"}).where(
-        Registration.id == at_send_time["id"]).run()
+    await (
+        Registration.update({Registration.status: "cancelled"})
+        .where(Registration.id == at_send_time["id"])
+        .run()
+    )
     report = await send_due_messages(mail_settings, now=clock() + timedelta(days=2, hours=23))
     assert smtp.messages == [] and report.dropped == 2
     assert {r["state"] for r in (await _reminders(at_send_time["code"])).values()} == {"dropped"}
@@ -151,8 +173,11 @@ async def test_promoted_late_gets_one_reminder_at_once(
     registration = await add_registration(program, status="waitlisted", waitlist_seq=1)
     await plan_due_reminders(mail_settings, clock())
     assert await _reminders(registration["code"]) == {}
-    await Registration.update({Registration.status: "confirmed"}).where(
-        Registration.id == registration["id"]).run()
+    await (
+        Registration.update({Registration.status: "confirmed"})
+        .where(Registration.id == registration["id"])
+        .run()
+    )
     await plan_due_reminders(mail_settings, clock())
     report = await send_due_messages(mail_settings, now=clock())
     assert report.sent == 1
@@ -209,7 +234,9 @@ async def test_moved_closer_sends_the_latest_passed_reminder_and_revives_later(
     await emit_program_changed(program["id"], {"times": True, "place": False})
     rows = await _reminders(registration["code"])
     assert {o: (r["state"], r["due_at"]) for o, r in rows.items()} == {
-        1440: ("pending", far - timedelta(days=1)), 120: ("pending", far - timedelta(hours=2))}
+        1440: ("pending", far - timedelta(days=1)),
+        120: ("pending", far - timedelta(hours=2)),
+    }
 
 
 async def test_place_change_notifies_without_touching_reminders(
@@ -261,7 +288,8 @@ async def test_catalog_services_emit_the_signals(
     assert [n["ticket_code"] for n in await _outbox(kind="changed")] == [registration["code"]]
     await catalog.cancel_program(admin, program["slug"])
     assert [n["ticket_code"] for n in await _outbox(kind="program_cancelled")] == [
-        registration["code"]]
+        registration["code"]
+    ]
 
 
 async def test_daily_digest_to_each_organiser_once(
@@ -282,7 +310,8 @@ async def test_daily_digest_to_each_organiser_once(
     assert await plan_digests(mail_settings, now + timedelta(hours=5)) == 0  # once a day
     rows = await _outbox(kind="digest")
     assert [(r["to_email"], r["dedupe_key"]) for r in rows] == [
-        (busy["email"], f"digest:{busy['id']}:2026-12-01")]
+        (busy["email"], f"digest:{busy['id']}:2026-12-01")
+    ]
     await send_due_messages(mail_settings, now=now)
     text = text_part(smtp.messages[0])
     assert "Kelas Kepemimpinan" in text and "Ayu <b>Lestari</b>" in text

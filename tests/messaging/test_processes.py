@@ -45,15 +45,25 @@ class Process:
 
 
 @contextmanager
-def scheduler_process(settings: Settings, smtp: MailServer, name: str,
-                      command: list[str] | None = None) -> Iterator[Process]:
-    env = server_env(settings.database_url, settings.data_dir,
-                     YOUTH_HUB_SMTP_URL=smtp.url, YOUTH_HUB_SCHEDULER_TICK="0.3",
-                     YOUTH_HUB_BASE_URL="http://youthhub.test")
+def scheduler_process(
+    settings: Settings, smtp: MailServer, name: str, command: list[str] | None = None
+) -> Iterator[Process]:
+    env = server_env(
+        settings.database_url,
+        settings.data_dir,
+        YOUTH_HUB_SMTP_URL=smtp.url,
+        YOUTH_HUB_SCHEDULER_TICK="0.3",
+        YOUTH_HUB_BASE_URL="http://youthhub.test",
+    )
     log = settings.data_dir / f"{name}.log"
     with log.open("wb") as handle:
-        popen = subprocess.Popen(command or [YOUTH_HUB, "scheduler"], cwd=ROOT, env=env,
-                                 stdout=handle, stderr=subprocess.STDOUT)
+        popen = subprocess.Popen(
+            command or [YOUTH_HUB, "scheduler"],
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     process = Process(popen, log)
     try:
         process.wait_for_output("scheduler running")
@@ -71,17 +81,26 @@ async def _enqueue_many(settings: Settings, count: int) -> None:
     async with db.write_transaction():
         for registration in registrations:
             await enqueue_message(
-                kind="confirmation", to_email=registration["email"],
-                to_name=registration["full_name"], ticket_code=registration["code"],
-                program_id=program["id"], base_url=settings.base_url,
+                kind="confirmation",
+                to_email=registration["email"],
+                to_name=registration["full_name"],
+                ticket_code=registration["code"],
+                program_id=program["id"],
+                base_url=settings.base_url,
             )
 
 
 async def _outbox_rows() -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await OutboxMessage.select(
-        OutboxMessage.message_id, OutboxMessage.state, OutboxMessage.claimed_by,
-        OutboxMessage.attempts,
-    ).where(OutboxMessage.kind == "confirmation").run()  # the ticks also plan reminders
+    rows: list[dict[str, Any]] = (
+        await OutboxMessage.select(
+            OutboxMessage.message_id,
+            OutboxMessage.state,
+            OutboxMessage.claimed_by,
+            OutboxMessage.attempts,
+        )
+        .where(OutboxMessage.kind == "confirmation")
+        .run()
+    )  # the ticks also plan reminders
 
     return rows
 
@@ -95,14 +114,14 @@ def _wait_until_all_sent(seed: Any, count: int, timeout: float = 60.0) -> list[d
         time.sleep(0.2)
 
 
-def test_two_scheduler_processes_deliver_each_message_once(
-    settings: Settings, seed: Any
-) -> None:
+def test_two_scheduler_processes_deliver_each_message_once(settings: Settings, seed: Any) -> None:
     count = 48
     seed(_enqueue_many, settings, 0)  # migrate before two processes race to it
-    with mail_server(delay=0.03) as smtp, \
-            scheduler_process(settings, smtp, "one") as one, \
-            scheduler_process(settings, smtp, "two") as two:
+    with (
+        mail_server(delay=0.03) as smtp,
+        scheduler_process(settings, smtp, "one") as one,
+        scheduler_process(settings, smtp, "two") as two,
+    ):
         seed(_enqueue_many, settings, count)
         rows = _wait_until_all_sent(seed, count)
         smtp.wait_for(count)
@@ -148,7 +167,8 @@ def test_process_killed_mid_send_loses_nothing_and_doubles_at_most_the_one_in_fl
     delivered = smtp.message_ids()
     assert set(delivered) == {r["message_id"] for r in rows}  # nothing lost
     assert {m: n for m, n in delivered.items() if m != in_flight} == {
-        r["message_id"]: 1 for r in rows if r["message_id"] != in_flight}  # nothing doubled
+        r["message_id"]: 1 for r in rows if r["message_id"] != in_flight
+    }  # nothing doubled
     assert 1 <= delivered[in_flight] <= 2  # the one in flight: at most once more
 
 
@@ -161,9 +181,13 @@ async def test_scheduler_inside_the_app_reports_running_and_sends(
         mail = dataclasses.replace(settings, smtp_url=smtp.url, scheduler_tick=0.2)
         program = await make_program()
         registration = await add_registration(program)
-        await enqueue_message(kind="confirmation", to_email=registration["email"],
-                              ticket_code=registration["code"], program_id=program["id"],
-                              base_url=mail.base_url)
+        await enqueue_message(
+            kind="confirmation",
+            to_email=registration["email"],
+            ticket_code=registration["code"],
+            program_id=program["id"],
+            base_url=mail.base_url,
+        )
         app = create_app(mail, run_scheduler=True)
         async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
             health = (await client.get("/api/v1/health")).json()

@@ -44,16 +44,29 @@ async def _enqueue_every_kind(settings: Settings, language: str) -> dict[str, An
         if kind == "reminder":
             context = {"offset": 1440}
         if kind == "digest":
-            context = {"day": "2026-12-01", "programs": [
-                {"title": HOSTILE_TITLE, "count": 1, "confirmed": 1, "waitlisted": 0,
-                 "names": [{"name": HOSTILE_NAME, "status": "confirmed"}]}]}
+            context = {
+                "day": "2026-12-01",
+                "programs": [
+                    {
+                        "title": HOSTILE_TITLE,
+                        "count": 1,
+                        "confirmed": 1,
+                        "waitlisted": 0,
+                        "names": [{"name": HOSTILE_NAME, "status": "confirmed"}],
+                    }
+                ],
+            }
         if kind == "my_tickets":
             context = {"link": f"{settings.base_url}/my/token123", "valid_minutes": 30}
         await enqueue_message(
-            kind=kind, to_email=registration["email"], to_name=HOSTILE_NAME, language=language,
+            kind=kind,
+            to_email=registration["email"],
+            to_name=HOSTILE_NAME,
+            language=language,
             ticket_code=ticket,
             program_id=None if kind in {"my_tickets", "digest"} else program["id"],
-            base_url=settings.base_url, context=context,
+            base_url=settings.base_url,
+            context=context,
         )
     return registration
 
@@ -112,9 +125,15 @@ async def test_times_are_shown_in_wib(
     # 02:00 UTC is 09.00 WIB.
     program = await make_program(starts_at=datetime(2027, 3, 1, 2, 0, tzinfo=UTC))
     registration = await add_registration(program, language="id")
-    await enqueue_message(kind="reminder", to_email=registration["email"], language="id",
-                          ticket_code=registration["code"], program_id=program["id"],
-                          base_url=mail_settings.base_url, context={"offset": 120})
+    await enqueue_message(
+        kind="reminder",
+        to_email=registration["email"],
+        language="id",
+        ticket_code=registration["code"],
+        program_id=program["id"],
+        base_url=mail_settings.base_url,
+        context={"offset": 120},
+    )
     await send_due_messages(mail_settings)
     text = text_part(smtp.messages[0])
     assert "09.00 WIB" in text and "1 Mar 2027" in text
@@ -125,9 +144,14 @@ async def test_subject_cannot_inject_headers(
 ) -> None:
     program = await make_program(title="Kelas\r\nBcc: victim@example.test")
     registration = await add_registration(program, full_name="Ayu\r\nBcc: x@example.test")
-    await enqueue_message(kind="confirmation", to_email=registration["email"],
-                          to_name=registration["full_name"], ticket_code=registration["code"],
-                          program_id=program["id"], base_url=mail_settings.base_url)
+    await enqueue_message(
+        kind="confirmation",
+        to_email=registration["email"],
+        to_name=registration["full_name"],
+        ticket_code=registration["code"],
+        program_id=program["id"],
+        base_url=mail_settings.base_url,
+    )
     report = await send_due_messages(mail_settings)
     assert report.sent == 1
     message = smtp.messages[0]
@@ -142,13 +166,20 @@ async def test_calendar_file_is_the_tickets_own(engine: Any, mail_settings: Sett
     from youth_hub.messaging.rendering import ics_for, load_message_data
     from youth_hub.tickets import program_ics
 
-    program = await make_program(title="Wisata Edukatif Desa Wisata Serang 🌄, Karangreja",
-                                 kind="tour", sessions=3)
+    program = await make_program(
+        title="Wisata Edukatif Desa Wisata Serang 🌄, Karangreja", kind="tour", sessions=3
+    )
     rows = []
     for language in ("id", "en", "id"):
         registration = await add_registration(program, language=language)
-        rows.append({"kind": "confirmation", "ticket_code": registration["code"],
-                     "program": program["id"], "language": language})
+        rows.append(
+            {
+                "kind": "confirmation",
+                "ticket_code": registration["code"],
+                "program": program["id"],
+                "language": language,
+            }
+        )
     data = await load_message_data(rows)
 
     def unfolded(text: str) -> list[str]:
@@ -160,8 +191,10 @@ async def test_calendar_file_is_the_tickets_own(engine: Any, mail_settings: Sett
         assert ours is not None
         assert all(len(line.encode()) <= 75 for line in ours.split("\r\n"))
         theirs = program_ics(
-            data.programs[program["id"]], data.programs[program["id"]]["sessions"],
-            f"{mail_settings.base_url}/tickets/{row['ticket_code']}", row["language"],
+            data.programs[program["id"]],
+            data.programs[program["id"]]["sessions"],
+            f"{mail_settings.base_url}/tickets/{row['ticket_code']}",
+            row["language"],
             timezone=mail_settings.timezone,
         ).decode()
         assert unfolded(ours) == unfolded(theirs)
@@ -181,9 +214,16 @@ async def test_registrants_of_one_program_each_get_their_own_name_and_ticket(
     rows = []
     for name in names:
         registration = await add_registration(program, full_name=name or "Tanpa Nama")
-        rows.append({"kind": "confirmation", "ticket_code": registration["code"],
-                     "program": program["id"], "language": "id", "to_name": name,
-                     "context": {}})
+        rows.append(
+            {
+                "kind": "confirmation",
+                "ticket_code": registration["code"],
+                "program": program["id"],
+                "language": "id",
+                "to_name": name,
+                "context": {},
+            }
+        )
     data = await load_message_data(rows)
     rendered = [render_message(row, data, mail_settings) for row in rows]
     assert len(data.renders) == 1

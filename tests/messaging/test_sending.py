@@ -39,9 +39,13 @@ async def _queue(settings: Settings, count: int, *, due_at: Any = None) -> list[
     for _ in range(count):
         registration = await add_registration(program)
         new_id = await enqueue_message(
-            kind="confirmation", to_email=registration["email"],
-            to_name=registration["full_name"], ticket_code=registration["code"],
-            program_id=program["id"], base_url=settings.base_url, due_at=due_at,
+            kind="confirmation",
+            to_email=registration["email"],
+            to_name=registration["full_name"],
+            ticket_code=registration["code"],
+            program_id=program["id"],
+            base_url=settings.base_url,
+            due_at=due_at,
         )
         assert new_id is not None
         ids.append(new_id)
@@ -49,23 +53,33 @@ async def _queue(settings: Settings, count: int, *, due_at: Any = None) -> list[
 
 
 async def _row(row_id: int) -> dict[str, Any]:
-    row: dict[str, Any] = await OutboxMessage.select().where(
-        OutboxMessage.id == row_id).first().run()
+    row: dict[str, Any] = (
+        await OutboxMessage.select().where(OutboxMessage.id == row_id).first().run()
+    )
     return row
 
 
 def test_smtp_urls_are_read_whole() -> None:
     cfg = parse_smtp_url("smtp://mailer:p%40ss%3Aword@mail.example.id:2525?starttls=true")
     assert (cfg.host, cfg.port, cfg.username, cfg.password) == (
-        "mail.example.id", 2525, "mailer", "p@ss:word")
+        "mail.example.id",
+        2525,
+        "mailer",
+        "p@ss:word",
+    )
     assert cfg.start_tls and not cfg.use_tls
     implicit = parse_smtp_url("smtps://relay.example.id")
     assert (implicit.port, implicit.use_tls, implicit.start_tls) == (465, True, False)
     assert parse_smtp_url("smtp://localhost").port == 25
     assert parse_smtp_url("smtp://localhost?starttls=true").port == 587
     assert parse_smtp_url("smtp://h:25?timeout=5&cafile=/etc/ca.pem").cert_bundle == "/etc/ca.pem"
-    for bad in ("http://host", "smtp://", "smtps://h?starttls=true", "smtp://h:notaport",
-                "smtp://h?timeout=soon"):
+    for bad in (
+        "http://host",
+        "smtp://",
+        "smtps://h?starttls=true",
+        "smtp://h:notaport",
+        "smtp://h?timeout=soon",
+    ):
         with pytest.raises(SmtpUrlError):
             parse_smtp_url(bad)
 
@@ -195,8 +209,12 @@ async def test_an_unusable_row_does_not_block_the_queue(
     engine: Any, mail_settings: Settings, smtp: MailServer
 ) -> None:
     program = await make_program()
-    bad = await enqueue_message(kind="confirmation", to_email="not an address",
-                                program_id=program["id"], base_url=mail_settings.base_url)
+    bad = await enqueue_message(
+        kind="confirmation",
+        to_email="not an address",
+        program_id=program["id"],
+        base_url=mail_settings.base_url,
+    )
     good = await _queue(mail_settings, 2)
     report = await send_due_messages(mail_settings)
     assert report.failed == 1 and report.sent == 2
@@ -210,14 +228,28 @@ async def test_abandoned_claims_are_taken_over_after_the_lease(
     engine: Any, mail_settings: Settings, smtp: MailServer, clock: FrozenClock
 ) -> None:
     abandoned, busy = await _queue(mail_settings, 2, due_at=clock())
-    await OutboxMessage.update({
-        OutboxMessage.state: "sending", OutboxMessage.claimed_by: "dead",
-        OutboxMessage.claimed_at: clock() - timedelta(minutes=6),
-    }).where(OutboxMessage.id == abandoned).run()
-    await OutboxMessage.update({
-        OutboxMessage.state: "sending", OutboxMessage.claimed_by: "alive",
-        OutboxMessage.claimed_at: clock() - timedelta(minutes=1),
-    }).where(OutboxMessage.id == busy).run()
+    await (
+        OutboxMessage.update(
+            {
+                OutboxMessage.state: "sending",
+                OutboxMessage.claimed_by: "dead",
+                OutboxMessage.claimed_at: clock() - timedelta(minutes=6),
+            }
+        )
+        .where(OutboxMessage.id == abandoned)
+        .run()
+    )
+    await (
+        OutboxMessage.update(
+            {
+                OutboxMessage.state: "sending",
+                OutboxMessage.claimed_by: "alive",
+                OutboxMessage.claimed_at: clock() - timedelta(minutes=1),
+            }
+        )
+        .where(OutboxMessage.id == busy)
+        .run()
+    )
     report = await send_due_messages(mail_settings, now=clock(), lease=timedelta(minutes=5))
     assert report.sent == 1
     assert (await _row(abandoned))["state"] == "sent"
@@ -232,15 +264,20 @@ async def test_starttls_with_login(engine: Any, settings: Settings, tmp_path: Pa
     context.load_cert_chain(cert, key)
     logins: list[tuple[bytes, bytes]] = []
 
-    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
-                     auth_data: Any) -> AuthResult:
+    def authenticate(
+        server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         assert isinstance(auth_data, LoginPassword)
         logins.append((auth_data.login, auth_data.password))
         ok = (auth_data.login, auth_data.password) == (b"mailer", b"rahasia@1")
         return AuthResult(success=ok)
 
-    options = {"tls_context": context, "require_starttls": True, "authenticator": authenticate,
-               "auth_required": True}
+    options = {
+        "tls_context": context,
+        "require_starttls": True,
+        "authenticator": authenticate,
+        "auth_required": True,
+    }
     with mail_server(controller_options=options, query=f"?starttls=true&cafile={cert}") as server:
         url = server.url.replace("smtp://", "smtp://mailer:rahasia%401@")
         mail = dataclasses.replace(settings, smtp_url=url)
@@ -254,8 +291,9 @@ async def test_implicit_tls(engine: Any, settings: Settings, tmp_path: Path) -> 
     cert, key = self_signed_certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    with mail_server(controller_options={"ssl_context": context}, scheme="smtps",
-                     query=f"?cafile={cert}") as server:
+    with mail_server(
+        controller_options={"ssl_context": context}, scheme="smtps", query=f"?cafile={cert}"
+    ) as server:
         mail = dataclasses.replace(settings, smtp_url=server.url)
         await _queue(mail, 1)
         assert (await send_due_messages(mail)).sent == 1

@@ -55,5 +55,3 @@ async def page_csrf(client: httpx.AsyncClient, path: str) -> str:
     response = await client.get(path)
     assert response.status_code == 200, response.text[:300]
     return csrf_from(response.text)
-
-

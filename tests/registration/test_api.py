@@ -51,8 +51,9 @@ async def test_idempotency_key_makes_a_retry_answer_the_same(client: httpx.Async
     assert other.status_code == 422
     assert other.json()["code"] == "idempotency_key_reused"
     assert first.json()["code"] not in other.text
-    too_long = await client.post(_url(program), json=person(3),
-                                 headers={"Idempotency-Key": "k" * 300})
+    too_long = await client.post(
+        _url(program), json=person(3), headers={"Idempotency-Key": "k" * 300}
+    )
     assert too_long.status_code == 422
     assert too_long.json()["errors"][0]["field"] == "Idempotency-Key"
 
@@ -92,23 +93,40 @@ async def test_field_errors_are_422_in_indonesian_or_english(client: httpx.Async
     assert set(fields) == {"email", "phone", "birth_date"}
     assert "tidak ada" in fields["birth_date"]
     english = await client.post(_url(program) + "?lang=en", json=bad)
-    assert "does not exist" in {e["field"]: e["message"] for e in english.json()["errors"]}[
-        "birth_date"]
+    assert (
+        "does not exist"
+        in {e["field"]: e["message"] for e in english.json()["errors"]}["birth_date"]
+    )
     assert await Registration.count().run() == 0
 
 
-@pytest.mark.parametrize("body", [
-    b"", b"not json", b"[1, 2]", b'"a string"', b"{\"full_name\": ",
-    json.dumps({"full_name": ["a"], "email": {"x": 1}, "phone": 812, "birth_date": 20000101,
-                "kecamatan": None, "guardian_consent": "perhaps"}).encode(),
-    json.dumps({k: "x" * 10_000 for k in person(1)}).encode(),
-    json.dumps(person(1, full_name="\x00\x01")).encode(),
-])
-async def test_hostile_bodies_get_a_4xx_never_a_5xx(client: httpx.AsyncClient,
-                                                    body: bytes) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[1, 2]",
+        b'"a string"',
+        b'{"full_name": ',
+        json.dumps(
+            {
+                "full_name": ["a"],
+                "email": {"x": 1},
+                "phone": 812,
+                "birth_date": 20000101,
+                "kecamatan": None,
+                "guardian_consent": "perhaps",
+            }
+        ).encode(),
+        json.dumps({k: "x" * 10_000 for k in person(1)}).encode(),
+        json.dumps(person(1, full_name="\x00\x01")).encode(),
+    ],
+)
+async def test_hostile_bodies_get_a_4xx_never_a_5xx(client: httpx.AsyncClient, body: bytes) -> None:
     program = await make_program()
-    response = await client.post(_url(program), content=body,
-                                 headers={"content-type": "application/json"})
+    response = await client.post(
+        _url(program), content=body, headers={"content-type": "application/json"}
+    )
     assert 400 <= response.status_code < 500, response.text
     assert "Traceback" not in response.text
     assert response.json()["detail"]
@@ -117,16 +135,20 @@ async def test_hostile_bodies_get_a_4xx_never_a_5xx(client: httpx.AsyncClient,
 
 async def test_oversized_body_is_refused(client: httpx.AsyncClient) -> None:
     program = await make_program()
-    response = await client.post(_url(program), content=b"{" + b" " * 400_000 + b"}",
-                                 headers={"content-type": "application/json"})
+    response = await client.post(
+        _url(program),
+        content=b"{" + b" " * 400_000 + b"}",
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 413
 
 
 async def test_hostile_strings_are_stored_as_written(client: httpx.AsyncClient) -> None:
     program = await make_program()
     name = "<img src=x onerror=alert(1)> {{7*7}} =SUM(A1) ꦱꦸꦒꦶ 👩🏽‍🎓"
-    response = await client.post(_url(program), json=person(1, full_name=name,
-                                                            school="'; DROP TABLE x; --"))
+    response = await client.post(
+        _url(program), json=person(1, full_name=name, school="'; DROP TABLE x; --")
+    )
     assert response.status_code == 201
     row = await Registration.select(Registration.full_name, Registration.school).first().run()
     assert row == {"full_name": name, "school": "'; DROP TABLE x; --"}
@@ -151,8 +173,11 @@ async def test_staff_list_with_personal_data_is_audited(client: httpx.AsyncClien
     assert first["checkins"] == [] and first["birth_date"] == "2000-05-17"
     assert response.headers["cache-control"] == "no-store"
     audit = await AuditLog.select(AuditLog.action, AuditLog.target, AuditLog.actor).run()
-    assert {"action": "registrations.read", "target": f"program:{program['slug']}",
-            "actor": organiser["id"]} in audit
+    assert {
+        "action": "registrations.read",
+        "target": f"program:{program['slug']}",
+        "actor": organiser["id"],
+    } in audit
 
 
 async def test_check_ins_come_from_the_registered_reader(client: httpx.AsyncClient) -> None:
@@ -168,20 +193,29 @@ async def test_check_ins_come_from_the_registered_reader(client: httpx.AsyncClie
     register_checkin_reader(reader)
     try:
         token = await make_token(admin)
-        body = (await client.get(_url(program),
-                                 headers={"Authorization": f"Bearer {token}"})).json()
+        body = (
+            await client.get(_url(program), headers={"Authorization": f"Bearer {token}"})
+        ).json()
     finally:
         registration_services._checkin_reader[:] = previous
-    assert body["items"][0]["checkins"] == [{"session_id": 1,
-                                             "checked_in_at": "2026-12-01T02:00:00+00:00"}]
+    assert body["items"][0]["checkins"] == [
+        {"session_id": 1, "checked_in_at": "2026-12-01T02:00:00+00:00"}
+    ]
 
 
-@pytest.mark.parametrize("role,own,expected", [
-    ("admin", False, 200), ("dinporapar", False, 200), ("organiser", True, 200),
-    ("organiser", False, 404), ("scanner", False, 403),
-])
-async def test_staff_list_roles(client: httpx.AsyncClient, role: str, own: bool,
-                                expected: int) -> None:
+@pytest.mark.parametrize(
+    "role,own,expected",
+    [
+        ("admin", False, 200),
+        ("dinporapar", False, 200),
+        ("organiser", True, 200),
+        ("organiser", False, 404),
+        ("scanner", False, 403),
+    ],
+)
+async def test_staff_list_roles(
+    client: httpx.AsyncClient, role: str, own: bool, expected: int
+) -> None:
     user = await make_staff(role)
     program = await make_program(organiser=user if own else await make_staff("organiser"))
     await client.post(_url(program), json=person(1))
@@ -201,8 +235,9 @@ async def test_staff_list_needs_a_bearer_token(client: httpx.AsyncClient) -> Non
 
 async def test_unknown_program_list_is_404_for_office(client: httpx.AsyncClient) -> None:
     token = await make_token(await make_staff("admin"))
-    response = await client.get("/api/v1/programs/nope/registrations",
-                                headers={"Authorization": f"Bearer {token}"})
+    response = await client.get(
+        "/api/v1/programs/nope/registrations", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 404
 
 
@@ -210,7 +245,8 @@ async def test_unknown_program_list_is_404_for_office(client: httpx.AsyncClient)
 
 
 async def test_one_address_cannot_hammer_one_email_but_a_school_is_not_locked_out(
-    settings: Settings, engine: Any,
+    settings: Settings,
+    engine: Any,
 ) -> None:
     from youth_hub.app import create_app
 
@@ -223,8 +259,12 @@ async def test_one_address_cannot_hammer_one_email_but_a_school_is_not_locked_ou
             response = await client.post(_url(program), json=person(n))
             assert response.status_code == 201, response.text
         # one email tried again and again (each a duplicate 409) until the limit says 429
-        codes = [(await client.post(_url(program), json=person(50, email="budi1@example.id")))
-                 .status_code for _ in range(6)]
+        codes = [
+            (
+                await client.post(_url(program), json=person(50, email="budi1@example.id"))
+            ).status_code
+            for _ in range(6)
+        ]
         assert codes[:4] == [409] * 4 and codes[-1] == 429
         refused = await client.post(_url(program), json=person(51, email="budi1@example.id"))
         assert refused.status_code == 429

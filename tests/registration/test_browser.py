@@ -13,8 +13,12 @@ from youth_hub.registration.tables import Registration
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"viewport": {"width": 393, "height": 851}, "is_mobile": True, "has_touch": True,
-         "device_scale_factor": 2.75}
+PHONE = {
+    "viewport": {"width": 393, "height": 851},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2.75,
+}
 
 
 def _serious(page: Any) -> list[str]:
@@ -35,8 +39,12 @@ def phone(browser: Any) -> Any:
     page = context.new_page()
     problems: list[str] = []
     # A 422 is the answer that carries the form's messages: Chromium logs it, it is no problem.
-    page.on("console", lambda m: problems.append(m.text)
-            if m.type == "error" and "status of 422" not in m.text else None)
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text) if m.type == "error" and "status of 422" not in m.text else None
+        ),
+    )
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.problems = problems
     yield page

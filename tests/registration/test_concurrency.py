@@ -19,8 +19,12 @@ SEATS = 10
 WAITLIST = 30
 
 
-async def _rush(base_url: str, slug: str, bodies: list[dict[str, Any]],
-                headers: list[dict[str, str]] | None = None) -> list[httpx.Response]:
+async def _rush(
+    base_url: str,
+    slug: str,
+    bodies: list[dict[str, Any]],
+    headers: list[dict[str, str]] | None = None,
+) -> list[httpx.Response]:
     """Every request prepared, then released at the same instant."""
     go = asyncio.Event()
     limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
@@ -28,8 +32,11 @@ async def _rush(base_url: str, slug: str, bodies: list[dict[str, Any]],
 
         async def one(i: int) -> httpx.Response:
             await go.wait()
-            return await client.post(f"/api/v1/programs/{slug}/registrations", json=bodies[i],
-                                     headers=(headers or [{}] * len(bodies))[i])
+            return await client.post(
+                f"/api/v1/programs/{slug}/registrations",
+                json=bodies[i],
+                headers=(headers or [{}] * len(bodies))[i],
+            )
 
         tasks = [asyncio.create_task(one(i)) for i in range(len(bodies))]
         await asyncio.sleep(0.05)
@@ -38,10 +45,17 @@ async def _rush(base_url: str, slug: str, bodies: list[dict[str, Any]],
 
 
 async def _state(program_id: int) -> dict[str, Any]:
-    rows = await Registration.select(Registration.status, Registration.waitlist_seq).where(
-        Registration.program == program_id).run()
-    counters = await Program.select(Program.seats_taken, Program.waitlist_taken).where(
-        Program.id == program_id).first().run()
+    rows = (
+        await Registration.select(Registration.status, Registration.waitlist_seq)
+        .where(Registration.program == program_id)
+        .run()
+    )
+    counters = (
+        await Program.select(Program.seats_taken, Program.waitlist_taken)
+        .where(Program.id == program_id)
+        .first()
+        .run()
+    )
     return {"rows": rows, **counters}
 
 
@@ -96,6 +110,7 @@ def test_simultaneous_duplicates_make_one_registration(live: Any, seed: Any) -> 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * 7
     assert {r.json()["code"] for r in responses if r.status_code == 409} == {
-        "duplicate_registration"}
+        "duplicate_registration"
+    }
     state = seed(_state, program["id"])
     assert len(state["rows"]) == 1 and state["seats_taken"] == 1

@@ -28,11 +28,18 @@ async def _form(client: httpx.AsyncClient, program: dict[str, Any]) -> tuple[str
     return page.text, csrf_from(page.text), form_token_from(page.text)
 
 
-async def _submit(client: httpx.AsyncClient, program: dict[str, Any], data: dict[str, Any],
-                  csrf: str, token: str, **kwargs: Any) -> Any:
+async def _submit(
+    client: httpx.AsyncClient,
+    program: dict[str, Any],
+    data: dict[str, Any],
+    csrf: str,
+    token: str,
+    **kwargs: Any,
+) -> Any:
     return await client.post(
         f"/programs/{program['slug']}/register",
-        data={**data, "_csrf_token": csrf, "form_token": token}, follow_redirects=False,
+        data={**data, "_csrf_token": csrf, "form_token": token},
+        follow_redirects=False,
         **kwargs,
     )
 
@@ -46,14 +53,25 @@ async def test_form_is_accessible_mobile_first_and_private(client: httpx.AsyncCl
     html = response.text
     assert response.headers["cache-control"] == "no-store"
     assert 'hx-history="false"' in html and 'name="robots" content="noindex"' in html
-    for name in ("full_name", "email", "phone", "birth_date", "gender", "kecamatan", "village",
-                 "school", "guardian_name", "guardian_phone", "guardian_consent"):
+    for name in (
+        "full_name",
+        "email",
+        "phone",
+        "birth_date",
+        "gender",
+        "kecamatan",
+        "village",
+        "school",
+        "guardian_name",
+        "guardian_phone",
+        "guardian_consent",
+    ):
         assert f'name="{name}"' in html and f'for="{name}"' in html, name
     assert 'type="date"' in html and 'inputmode="tel"' in html
     assert 'autocomplete="name"' in html and 'autocomplete="email"' in html
     assert "Wajib jika di bawah 18 tahun" in html
     assert "Tersisa 3 kursi." in html
-    assert "<option value=\"Kutasari\">" in html and "Lainnya" in html
+    assert '<option value="Kutasari">' in html and "Lainnya" in html
     assert "style=" not in html and "<script>" not in html.split("</head>")[1]
     assert 'name="_csrf_token"' in html
 
@@ -70,8 +88,9 @@ async def test_submit_redirects_303_to_the_ticket(client: httpx.AsyncClient) -> 
 async def test_htmx_submit_answers_hx_redirect(client: httpx.AsyncClient) -> None:
     program = await make_program()
     _html, csrf, token = await _form(client, program)
-    response = await _submit(client, program, person(1), csrf, token,
-                             headers={"HX-Request": "true"})
+    response = await _submit(
+        client, program, person(1), csrf, token, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     code = (await Registration.select(Registration.code).first().run())["code"]
     assert response.headers["hx-redirect"] == f"/tickets/{code}"
@@ -84,8 +103,7 @@ async def test_double_tap_and_resubmission_make_one_registration(
     _html, csrf, token = await _form(client, program)
     first = await _submit(client, program, person(1), csrf, token)
     second = await _submit(client, program, person(1), csrf, token)
-    third = await _submit(client, program, person(1), csrf, token,
-                          headers={"HX-Request": "true"})
+    third = await _submit(client, program, person(1), csrf, token, headers={"HX-Request": "true"})
     assert first.status_code == second.status_code == 303
     assert second.headers["location"] == first.headers["location"]
     assert third.headers["hx-redirect"] == first.headers["location"]
@@ -113,7 +131,7 @@ async def test_errors_rerender_the_form_with_422_and_messages_by_each_field(
     assert await Registration.count().run() == 0
     fragment = await _submit(client, program, bad, csrf, token, headers={"HX-Request": "true"})
     assert fragment.status_code == 422
-    assert fragment.text.lstrip().startswith("<div id=\"register-form\"")
+    assert fragment.text.lstrip().startswith('<div id="register-form"')
     assert "<html" not in fragment.text
 
 
@@ -126,8 +144,12 @@ async def test_minor_without_consent_sees_the_guardian_fields_flagged(
     assert response.status_code == 422
     for field in ("guardian_name", "guardian_phone", "guardian_consent"):
         assert f'id="{field}-error"' in response.text
-    consent = {**person(1, birth_date="2012-01-01"), "guardian_name": "Ibu Sri",
-               "guardian_phone": "0813 2222 3333", "guardian_consent": "1"}
+    consent = {
+        **person(1, birth_date="2012-01-01"),
+        "guardian_name": "Ibu Sri",
+        "guardian_phone": "0813 2222 3333",
+        "guardian_consent": "1",
+    }
     accepted = await _submit(client, program, consent, csrf, token)
     assert accepted.status_code == 303
     row = await Registration.select(Registration.guardian_consent_at).first().run()
@@ -144,8 +166,14 @@ async def test_duplicate_gets_a_409_and_a_link_to_my_tickets_not_the_ticket(
     assert response.status_code == 409
     assert 'href="/my"' in response.text and "sudah terdaftar" in response.text
     assert result.code not in response.text
-    htmx = await _submit(client, program, person(2, phone=person(1)["phone"]), csrf, token,
-                         headers={"HX-Request": "true"})
+    htmx = await _submit(
+        client,
+        program,
+        person(2, phone=person(1)["phone"]),
+        csrf,
+        token,
+        headers={"HX-Request": "true"},
+    )
     assert htmx.status_code == 200 and "sudah terdaftar" in htmx.text
 
 
@@ -170,8 +198,9 @@ async def test_form_page_tells_honestly_when_full_closed_or_waitlist_only(
 
 async def test_post_without_csrf_is_refused(client: httpx.AsyncClient) -> None:
     program = await make_program()
-    response = await client.post(f"/programs/{program['slug']}/register", data=person(1),
-                                 follow_redirects=False)
+    response = await client.post(
+        f"/programs/{program['slug']}/register", data=person(1), follow_redirects=False
+    )
     assert response.status_code == 403
     assert await Registration.count().run() == 0
 
@@ -202,12 +231,18 @@ async def test_my_answers_the_same_whether_or_not_the_email_has_tickets(
 
 async def test_my_link_is_single_use_and_lists_the_tickets(client: httpx.AsyncClient) -> None:
     program = await make_program(title="Kelas Kepemimpinan")
-    result = await register_participant(program["slug"], person(1, full_name=HOSTILE),
-                                        base_url=BASE)
+    result = await register_participant(
+        program["slug"], person(1, full_name=HOSTILE), base_url=BASE
+    )
     csrf = csrf_from((await client.get("/my")).text)
     await client.post("/my", data={"email": "budi1@example.id", "_csrf_token": csrf})
-    message = await OutboxMessage.select(OutboxMessage.context).where(
-        OutboxMessage.kind == "my_tickets").first().output(load_json=True).run()
+    message = (
+        await OutboxMessage.select(OutboxMessage.context)
+        .where(OutboxMessage.kind == "my_tickets")
+        .first()
+        .output(load_json=True)
+        .run()
+    )
     path = message["context"]["link"].removeprefix(BASE)
     assert (await client.get("/my/tickets", follow_redirects=False)).status_code == 303
     # Opening the emailed link (GET, as a mail scanner would) uses nothing up.
@@ -216,8 +251,9 @@ async def test_my_link_is_single_use_and_lists_the_tickets(client: httpx.AsyncCl
         assert shown.status_code == 200 and f'action="{path}"' in shown.text
         assert shown.headers["cache-control"] == "no-store"
     assert (await client.post(path, follow_redirects=False)).status_code == 403  # no CSRF token
-    opened = await client.post(path, data={"_csrf_token": csrf_from(shown.text)},
-                               follow_redirects=False)
+    opened = await client.post(
+        path, data={"_csrf_token": csrf_from(shown.text)}, follow_redirects=False
+    )
     assert opened.status_code == 303 and opened.headers["location"] == "/my/tickets"
     tickets = await client.get("/my/tickets")
     assert tickets.status_code == 200
@@ -235,8 +271,9 @@ async def test_my_link_is_single_use_and_lists_the_tickets(client: httpx.AsyncCl
 # --------------------------------------------------------------------------- staff
 
 
-async def _staff_client(client: httpx.AsyncClient, role: str = "organiser",
-                        **kwargs: Any) -> dict[str, Any]:
+async def _staff_client(
+    client: httpx.AsyncClient, role: str = "organiser", **kwargs: Any
+) -> dict[str, Any]:
     user = await make_staff(role, **kwargs)
     await sign_in(client, user["email"])
     return user
@@ -269,12 +306,19 @@ async def test_staff_page_lists_searches_and_pages(client: httpx.AsyncClient) ->
     assert views == 6
 
 
-@pytest.mark.parametrize("role,own,expected", [
-    ("admin", False, 200), ("dinporapar", False, 200), ("organiser", True, 200),
-    ("organiser", False, 404), ("scanner", False, 403),
-])
-async def test_staff_page_and_export_roles(client: httpx.AsyncClient, role: str, own: bool,
-                                           expected: int) -> None:
+@pytest.mark.parametrize(
+    "role,own,expected",
+    [
+        ("admin", False, 200),
+        ("dinporapar", False, 200),
+        ("organiser", True, 200),
+        ("organiser", False, 404),
+        ("scanner", False, 403),
+    ],
+)
+async def test_staff_page_and_export_roles(
+    client: httpx.AsyncClient, role: str, own: bool, expected: int
+) -> None:
     user = await _staff_client(client, role)
     program = await make_program(organiser=user if own else await make_staff("organiser"))
     await register_participant(program["slug"], person(1), base_url=BASE)
@@ -288,8 +332,9 @@ async def test_staff_page_and_export_roles(client: httpx.AsyncClient, role: str,
 
 async def test_staff_pages_need_sign_in(client: httpx.AsyncClient) -> None:
     program = await make_program()
-    response = await client.get(f"/manage/programs/{program['slug']}/registrations",
-                                follow_redirects=False)
+    response = await client.get(
+        f"/manage/programs/{program['slug']}/registrations", follow_redirects=False
+    )
     assert response.status_code in (302, 303, 307)
     assert response.headers["location"].startswith("/login")
 
@@ -300,31 +345,48 @@ async def test_staff_cancel_promotes_and_manual_promotion(client: httpx.AsyncCli
     organiser = await _staff_client(client)
     program = await make_program(organiser=organiser, capacity=1, waitlist_limit=5)
     seated = await register_participant(program["slug"], person(1), base_url=BASE)
-    waiting = [await register_participant(program["slug"], person(n), base_url=BASE)
-               for n in (2, 3)]
+    waiting = [
+        await register_participant(program["slug"], person(n), base_url=BASE) for n in (2, 3)
+    ]
     base = f"/manage/programs/{program['slug']}/registrations"
     page = await client.get(base)
     csrf = csrf_from(page.text)
-    ids = {r["code"]: r["id"] for r in await Registration.select(Registration.id,
-                                                                  Registration.code).run()}
-    no_csrf = await client.post(f"{base}/{ids[seated.code]}/cancel", data={},
-                                follow_redirects=False)
+    ids = {
+        r["code"]: r["id"]
+        for r in await Registration.select(Registration.id, Registration.code).run()
+    }
+    no_csrf = await client.post(
+        f"{base}/{ids[seated.code]}/cancel", data={}, follow_redirects=False
+    )
     assert no_csrf.status_code == 403
-    cancel = await client.post(f"{base}/{ids[seated.code]}/cancel",
-                               data={"_csrf_token": csrf, "q": "", "status": "", "page": "1"},
-                               follow_redirects=False)
+    cancel = await client.post(
+        f"{base}/{ids[seated.code]}/cancel",
+        data={"_csrf_token": csrf, "q": "", "status": "", "page": "1"},
+        follow_redirects=False,
+    )
     assert cancel.status_code == 303 and cancel.headers["location"] == base
-    statuses = {r["code"]: r["status"] for r in await Registration.select(
-        Registration.code, Registration.status).run()}
-    assert statuses == {seated.code: "cancelled", waiting[0].code: "confirmed",
-                        waiting[1].code: "waitlisted"}
+    statuses = {
+        r["code"]: r["status"]
+        for r in await Registration.select(Registration.code, Registration.status).run()
+    }
+    assert statuses == {
+        seated.code: "cancelled",
+        waiting[0].code: "confirmed",
+        waiting[1].code: "waitlisted",
+    }
     # no free seat: an honest refusal
-    refused = await client.post(f"{base}/{ids[waiting[1].code]}/promote",
-                                data={"_csrf_token": csrf}, headers={"HX-Request": "true"})
+    refused = await client.post(
+        f"{base}/{ids[waiting[1].code]}/promote",
+        data={"_csrf_token": csrf},
+        headers={"HX-Request": "true"},
+    )
     assert refused.status_code == 200 and "Tidak ada kursi kosong" in refused.text
     await Program.update({Program.capacity: 2}).where(Program.id == program["id"]).run()
-    promoted = await client.post(f"{base}/{ids[waiting[1].code]}/promote",
-                                 data={"_csrf_token": csrf}, headers={"HX-Request": "true"})
+    promoted = await client.post(
+        f"{base}/{ids[waiting[1].code]}/promote",
+        data={"_csrf_token": csrf},
+        headers={"HX-Request": "true"},
+    )
     assert promoted.status_code == 200 and "sekarang mendapat kursi" in promoted.text
     assert promoted.text.lstrip().startswith("<section")
     actions = {r["action"] for r in await AuditLog.select(AuditLog.action).run()}
@@ -341,10 +403,16 @@ async def test_another_organiser_cannot_act_by_url(client: httpx.AsyncClient) ->
     for slug in (program["slug"], own["slug"]):
         response = await client.post(
             f"/manage/programs/{slug}/registrations/{reg['id']}/cancel",
-            data={"_csrf_token": csrf}, follow_redirects=False)
+            data={"_csrf_token": csrf},
+            follow_redirects=False,
+        )
         assert response.status_code == 404
-    row = await Registration.select(Registration.status).where(
-        Registration.code == result.code).first().run()
+    row = (
+        await Registration.select(Registration.status)
+        .where(Registration.code == result.code)
+        .first()
+        .run()
+    )
     assert row["status"] == "confirmed"
 
 
@@ -355,11 +423,12 @@ async def test_csv_export_is_excel_ready_neutralised_and_audited(
     program = await make_program()
     await register_participant(
         program["slug"],
-        person(1, full_name="=HYPERLINK(\"http://evil\",\"klik\")", school="@SUM(A1:A9)",
-               village="-2+3"),
-        base_url=BASE)
-    await register_participant(program["slug"], person(2, full_name="ꦱꦸꦒꦶꦪꦺꦴ 👩🏽‍🎓"),
-                               base_url=BASE)
+        person(
+            1, full_name='=HYPERLINK("http://evil","klik")', school="@SUM(A1:A9)", village="-2+3"
+        ),
+        base_url=BASE,
+    )
+    await register_participant(program["slug"], person(2, full_name="ꦱꦸꦒꦶꦪꦺꦴ 👩🏽‍🎓"), base_url=BASE)
     response = await client.get(f"/manage/programs/{program['slug']}/registrations.csv")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -369,39 +438,72 @@ async def test_csv_export_is_excel_ready_neutralised_and_audited(
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     header, first, second = rows[0], rows[1], rows[2]
     cell = dict(zip(header, first, strict=True))
-    assert cell["full_name"] == "'=HYPERLINK(\"http://evil\",\"klik\")"
+    assert cell["full_name"] == '\'=HYPERLINK("http://evil","klik")'
     assert cell["school"] == "'@SUM(A1:A9)" and cell["village"] == "'-2+3"
     assert cell["phone"] == "'+6281230010001"  # a leading + would be read as a formula
     assert dict(zip(header, second, strict=True))["full_name"] == "ꦱꦸꦒꦶꦪꦺꦴ 👩🏽‍🎓"
     for row in rows[1:]:
         assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in row)
-    audit = await AuditLog.select(AuditLog.action, AuditLog.actor, AuditLog.detail).where(
-        AuditLog.action == "registrations.export").output(load_json=True).run()
-    assert audit == [{"action": "registrations.export", "actor": admin["id"],
-                      "detail": {"format": "csv", "rows": 2, "status": ""}}]
+    audit = (
+        await AuditLog.select(AuditLog.action, AuditLog.actor, AuditLog.detail)
+        .where(AuditLog.action == "registrations.export")
+        .output(load_json=True)
+        .run()
+    )
+    assert audit == [
+        {
+            "action": "registrations.export",
+            "actor": admin["id"],
+            "detail": {"format": "csv", "rows": 2, "status": ""},
+        }
+    ]
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("=1+1", "'=1+1"), ("+62812", "'+62812"), ("-5", "'-5"), ("@cmd", "'@cmd"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("Budi", "Budi"), ("", ""), (None, ""), (3, "3"),
-    ("a=b", "a=b"),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+62812", "'+62812"),
+        ("-5", "'-5"),
+        ("@cmd", "'@cmd"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Budi", "Budi"),
+        ("", ""),
+        (None, ""),
+        (3, "3"),
+        ("a=b", "a=b"),
+    ],
+)
 def test_cell_neutralisation(value: Any, expected: str) -> None:
     assert neutralise_cell(value) == expected
 
 
-@pytest.mark.parametrize("extra", [
-    {"full_name": "x" * 10_000},
-    {"full_name": "Budi\x00Santoso", "village": "a\r\nb"},
-    {"birth_date": "0000-00-00", "phone": "+62" + "8" * 40, "gender": "<b>"},
-    {"kecamatan": "{{7*7}}", "guardian_consent": "perhaps", "form_token": "bad token with spaces"},
-])
-async def test_hostile_form_input_is_a_422_never_a_5xx(client: httpx.AsyncClient,
-                                                      extra: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"full_name": "x" * 10_000},
+        {"full_name": "Budi\x00Santoso", "village": "a\r\nb"},
+        {"birth_date": "0000-00-00", "phone": "+62" + "8" * 40, "gender": "<b>"},
+        {
+            "kecamatan": "{{7*7}}",
+            "guardian_consent": "perhaps",
+            "form_token": "bad token with spaces",
+        },
+    ],
+)
+async def test_hostile_form_input_is_a_422_never_a_5xx(
+    client: httpx.AsyncClient, extra: dict[str, str]
+) -> None:
     program = await make_program()
     _html, csrf, token = await _form(client, program)
-    response = await _submit(client, program, {**person(1), "form_token": token, **extra}, csrf,
-                             extra.get("form_token", token))
+    response = await _submit(
+        client,
+        program,
+        {**person(1), "form_token": token, **extra},
+        csrf,
+        extra.get("form_token", token),
+    )
     assert response.status_code == 422, response.text[:300]
     assert "Traceback" not in response.text and 'aria-invalid="true"' in response.text
     assert await Registration.count().run() == 0
@@ -414,11 +516,17 @@ async def test_repeated_form_keys_and_odd_bodies_are_refused_cleanly(
     _html, csrf, token = await _form(client, program)
     url = f"/programs/{program['slug']}/register"
     repeated = await client.post(
-        url, content=f"_csrf_token={csrf}&form_token={token}&email=a%40b.id&email=c%40d.id",
-        headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+        url,
+        content=f"_csrf_token={csrf}&form_token={token}&email=a%40b.id&email=c%40d.id",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
     assert 400 <= repeated.status_code < 500
-    garbage = await client.post(url, content=b"\xff\xfe\x00garbage",
-                                headers={"content-type": "application/x-www-form-urlencoded",
-                                         "x-csrftoken": csrf}, follow_redirects=False)
+    garbage = await client.post(
+        url,
+        content=b"\xff\xfe\x00garbage",
+        headers={"content-type": "application/x-www-form-urlencoded", "x-csrftoken": csrf},
+        follow_redirects=False,
+    )
     assert 400 <= garbage.status_code < 500
     assert await Registration.count().run() == 0

@@ -38,14 +38,22 @@ async def _register(slug: str, n: int, **kwargs: Any) -> Any:
 
 
 async def _counters(program_id: int) -> tuple[int, int]:
-    row = await Program.select(Program.seats_taken, Program.waitlist_taken).where(
-        Program.id == program_id).first().run()
+    row = (
+        await Program.select(Program.seats_taken, Program.waitlist_taken)
+        .where(Program.id == program_id)
+        .first()
+        .run()
+    )
     return row["seats_taken"], row["waitlist_taken"]
 
 
 async def _kinds(code: str) -> list[str]:
-    rows = await OutboxMessage.select(OutboxMessage.kind).where(
-        OutboxMessage.ticket_code == code).order_by(OutboxMessage.id).run()
+    rows = (
+        await OutboxMessage.select(OutboxMessage.kind)
+        .where(OutboxMessage.ticket_code == code)
+        .order_by(OutboxMessage.id)
+        .run()
+    )
     return [r["kind"] for r in rows]
 
 
@@ -123,8 +131,7 @@ async def test_cancelling_a_waiting_place_renumbers_the_rest(engine: Any) -> Non
     program = await make_program(capacity=1, waitlist_limit=10)
     results = [await _register(program["slug"], n) for n in range(1, 6)]
     await cancel_registration(results[2].code, base_url=BASE)  # place 2 of 4
-    positions = [await waitlist_position(await get_registration(r.code) or {})
-                 for r in results[1:]]
+    positions = [await waitlist_position(await get_registration(r.code) or {}) for r in results[1:]]
     assert positions == [1, None, 2, 3]
     assert await _counters(program["id"]) == (1, 3)
     # the freed place is taken by the next registrant, at the end
@@ -204,22 +211,27 @@ async def test_age_counts_at_the_first_session_date_in_wib(engine: Any) -> None:
     starts = datetime(2030, 12, 20, 17, 30, tzinfo=UTC)
     program = await make_program(starts_at=starts, age_min=16, age_max=30)
     now = starts - timedelta(days=10)
-    data = person(1, birth_date="2014-12-21", guardian_name="Ibu Sri",
-                  guardian_phone="0813 1111 2222", guardian_consent=True)
+    data = person(
+        1,
+        birth_date="2014-12-21",
+        guardian_name="Ibu Sri",
+        guardian_phone="0813 1111 2222",
+        guardian_consent=True,
+    )
     result = await register_participant(program["slug"], data, base_url=BASE, now=now)
     assert result.status == "confirmed"
     row = await get_registration(result.code)
     assert row is not None and row["guardian_consent_at"] == now
     with pytest.raises(DomainError) as young:
-        await register_participant(program["slug"], person(2, birth_date="2014-12-22"),
-                                   base_url=BASE, now=now)
+        await register_participant(
+            program["slug"], person(2, birth_date="2014-12-22"), base_url=BASE, now=now
+        )
     assert young.value.code == "age_out_of_range" and young.value.status_code == 422
     assert young.value.errors[0].field == "birth_date"
 
 
 @pytest.mark.parametrize("day,accepted", [(date(2026, 2, 28), False), (date(2026, 3, 1), True)])
-async def test_born_on_29_february_is_18_on_1_march(engine: Any, day: date,
-                                                    accepted: bool) -> None:
+async def test_born_on_29_february_is_18_on_1_march(engine: Any, day: date, accepted: bool) -> None:
     starts = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)  # 09.00 WIB that day
     program = await make_program(starts_at=starts, age_min=18, age_max=30)
     data = person(1, birth_date="2008-02-29")
@@ -235,8 +247,12 @@ async def test_born_on_29_february_is_18_on_1_march(engine: Any, day: date,
 
 async def test_a_minor_without_guardian_consent_gets_no_ticket(engine: Any) -> None:
     program = await make_program(age_min=13, age_max=30)
-    minor = person(1, birth_date=(date.today() - timedelta(days=15 * 365)).isoformat(),
-                   guardian_name="Pak Darto", guardian_phone="0813 3333 4444")
+    minor = person(
+        1,
+        birth_date=(date.today() - timedelta(days=15 * 365)).isoformat(),
+        guardian_name="Pak Darto",
+        guardian_phone="0813 3333 4444",
+    )
     with pytest.raises(DomainError) as refused:
         await register_participant(program["slug"], minor, base_url=BASE)
     assert refused.value.code == "guardian_consent_required"
@@ -249,16 +265,22 @@ async def test_a_minor_without_guardian_consent_gets_no_ticket(engine: Any) -> N
 # --------------------------------------------------------------------------- window and status
 
 
-@pytest.mark.parametrize("change,code,status", [
-    ({"status": "draft"}, "program_not_found", 404),
-    ({"status": "cancelled"}, "program_cancelled", 409),
-    ({"status": "finished"}, "program_finished", 409),
-    ({"registration_opens_at": timedelta(days=1)}, "registration_not_open", 409),
-    ({"registration_closes_at": timedelta(days=-1)}, "registration_closed", 409),
-    ({"starts_at": timedelta(hours=-1)}, "registration_closed", 409),
-])
+@pytest.mark.parametrize(
+    "change,code,status",
+    [
+        ({"status": "draft"}, "program_not_found", 404),
+        ({"status": "cancelled"}, "program_cancelled", 409),
+        ({"status": "finished"}, "program_finished", 409),
+        ({"registration_opens_at": timedelta(days=1)}, "registration_not_open", 409),
+        ({"registration_closes_at": timedelta(days=-1)}, "registration_closed", 409),
+        ({"starts_at": timedelta(hours=-1)}, "registration_closed", 409),
+    ],
+)
 async def test_closed_programs_refuse_with_a_reason_and_store_nothing(
-    engine: Any, change: dict[str, Any], code: str, status: int,
+    engine: Any,
+    change: dict[str, Any],
+    code: str,
+    status: int,
 ) -> None:
     now = datetime.now(UTC)
     kwargs = {k: (now + v if isinstance(v, timedelta) else v) for k, v in change.items()}
@@ -280,8 +302,9 @@ async def test_unknown_program_is_a_404(engine: Any) -> None:
 async def test_bad_input_changes_nothing(engine: Any) -> None:
     program = await make_program(capacity=1)
     with pytest.raises(DomainError) as refused:
-        await register_participant(program["slug"], person(1, email="not-an-email"),
-                                   base_url=BASE, idempotency_key="k-1")
+        await register_participant(
+            program["slug"], person(1, email="not-an-email"), base_url=BASE, idempotency_key="k-1"
+        )
     assert refused.value.status_code == 422
     assert [e.field for e in refused.value.errors] == ["email"]
     await _nothing_stored()
@@ -323,8 +346,10 @@ async def test_duplicate_of_a_full_program_says_already_registered(engine: Any) 
 async def test_concurrent_duplicates_make_one_registration(engine: Any) -> None:
     program = await make_program(capacity=10)
     outcomes = await asyncio.gather(
-        *(register_participant(program["slug"], person(1, full_name=f"Twin {i}"), base_url=BASE)
-          for i in range(6)),
+        *(
+            register_participant(program["slug"], person(1, full_name=f"Twin {i}"), base_url=BASE)
+            for i in range(6)
+        ),
         return_exceptions=True,
     )
     ok = [o for o in outcomes if not isinstance(o, BaseException)]
@@ -386,7 +411,8 @@ async def test_concurrent_requests_with_one_key_make_one_registration(engine: An
 async def test_a_rush_never_oversells(engine: Any) -> None:
     program = await make_program(capacity=5, waitlist_limit=7)
     outcomes = await asyncio.gather(
-        *(_register(program["slug"], n) for n in range(1, 21)), return_exceptions=True,
+        *(_register(program["slug"], n) for n in range(1, 21)),
+        return_exceptions=True,
     )
     results = [o for o in outcomes if not isinstance(o, BaseException)]
     errors = [o for o in outcomes if isinstance(o, BaseException)]
@@ -418,9 +444,14 @@ async def test_my_tickets_link_is_mailed_only_to_emails_with_tickets(engine: Any
     await _register(program["slug"], 1)
     await request_my_tickets_link("  BUDI1@example.id ", base_url=BASE)
     await request_my_tickets_link("nobody@example.id", base_url=BASE)
-    messages = await OutboxMessage.select(
-        OutboxMessage.kind, OutboxMessage.to_email, OutboxMessage.context
-    ).where(OutboxMessage.kind == "my_tickets").output(load_json=True).run()
+    messages = (
+        await OutboxMessage.select(
+            OutboxMessage.kind, OutboxMessage.to_email, OutboxMessage.context
+        )
+        .where(OutboxMessage.kind == "my_tickets")
+        .output(load_json=True)
+        .run()
+    )
     assert [m["to_email"] for m in messages] == ["budi1@example.id"]
     link = messages[0]["context"]["link"]
     assert link.startswith(f"{BASE}/my/")
@@ -438,8 +469,13 @@ async def test_my_tickets_link_expires_after_30_minutes(engine: Any) -> None:
     await _register(program["slug"], 1)
     sent_at = datetime.now(UTC)
     await request_my_tickets_link("budi1@example.id", base_url=BASE, now=sent_at)
-    message = await OutboxMessage.select(OutboxMessage.context).where(
-        OutboxMessage.kind == "my_tickets").first().output(load_json=True).run()
+    message = (
+        await OutboxMessage.select(OutboxMessage.context)
+        .where(OutboxMessage.kind == "my_tickets")
+        .first()
+        .output(load_json=True)
+        .run()
+    )
     token = message["context"]["link"].rsplit("/", 1)[1]
     assert await consume_my_tickets_link(token, now=sent_at + timedelta(minutes=31)) is None
     assert await consume_my_tickets_link(token, now=sent_at + timedelta(minutes=29)) is not None
@@ -464,6 +500,10 @@ async def test_raising_capacity_promotes_the_waiting_list_in_order(engine: Any) 
     assert await waitlist_position(await get_registration(results[3].code)) == 1
     promoted = await OutboxMessage.count().where(OutboxMessage.kind == "promoted").run()
     assert promoted == 2
-    seats = await Program.select(Program.seats_taken, Program.waitlist_taken).where(
-        Program.id == program["id"]).first().run()
+    seats = (
+        await Program.select(Program.seats_taken, Program.waitlist_taken)
+        .where(Program.id == program["id"])
+        .first()
+        .run()
+    )
     assert seats == {"seats_taken": 3, "waitlist_taken": 1}

@@ -44,7 +44,8 @@ def _base(**overrides: object) -> dict[str, object]:
 # --------------------------------------------------------------------------- names
 
 names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1,
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")),
+    min_size=1,
     max_size=120,
 ).filter(lambda s: s.strip() != "" and len(s.strip()) <= 120)
 
@@ -54,13 +55,16 @@ def test_any_script_and_emoji_name_is_kept_as_written_but_trimmed(name: str) -> 
     assert clean_full_name(name) == name.strip()
 
 
-@pytest.mark.parametrize("name", [
-    "ꦱꦸꦒꦶꦪꦺꦴ",  # Javanese script
-    "Ayu 👩🏽‍🎓 Lestari",  # an emoji with skin tone and zero-width joiner
-    "<script>alert(1)</script>",
-    "{{7*7}}",
-    "=HYPERLINK(\"http://evil\")",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ꦱꦸꦒꦶꦪꦺꦴ",  # Javanese script
+        "Ayu 👩🏽‍🎓 Lestari",  # an emoji with skin tone and zero-width joiner
+        "<script>alert(1)</script>",
+        "{{7*7}}",
+        '=HYPERLINK("http://evil")',
+    ],
+)
 def test_hostile_and_unusual_names_are_stored_as_written(name: str) -> None:
     assert clean_full_name(f"  {name} ") == name
 
@@ -91,26 +95,47 @@ def test_non_text_values_are_refused(value: object) -> None:
 
 # --------------------------------------------------------------------------- emails
 
-local_parts = st.text(alphabet=string.ascii_letters + string.digits + "+_-", min_size=1,
-                      max_size=30)
-domains = st.lists(st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1,
-                           max_size=10), min_size=1, max_size=3)
+local_parts = st.text(
+    alphabet=string.ascii_letters + string.digits + "+_-", min_size=1, max_size=30
+)
+domains = st.lists(
+    st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=10),
+    min_size=1,
+    max_size=3,
+)
 
 
 @given(local_parts, domains, st.sampled_from(["id", "com", "ac.id", "co.id"]))
-def test_emails_are_normalised_lower_case_and_trimmed(local: str, labels: list[str],
-                                                      tld: str) -> None:
+def test_emails_are_normalised_lower_case_and_trimmed(
+    local: str, labels: list[str], tld: str
+) -> None:
     address = f"{local}@{'.'.join(labels)}.{tld}"
     messy = f"  {address.upper()} "
     assert clean_email(messy) == address.lower()
     assert clean_email(clean_email(messy)) == address.lower()  # normalising twice changes nothing
 
 
-@pytest.mark.parametrize("value", [
-    "", "plain", "a@b", "a@@b.id", "a b@c.id", "a@b..id", ".a@b.id", "a.@b.id", "a..b@c.id",
-    "a@-b.id", "a@b.i", "a@b.123", "<a@b.id>", "a@b.id\nBcc: x@y.id", "x" * 65 + "@b.id",
-    "a@" + "b" * 250 + ".id",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "plain",
+        "a@b",
+        "a@@b.id",
+        "a b@c.id",
+        "a@b..id",
+        ".a@b.id",
+        "a.@b.id",
+        "a..b@c.id",
+        "a@-b.id",
+        "a@b.i",
+        "a@b.123",
+        "<a@b.id>",
+        "a@b.id\nBcc: x@y.id",
+        "x" * 65 + "@b.id",
+        "a@" + "b" * 250 + ".id",
+    ],
+)
 def test_malformed_emails_are_refused(value: str) -> None:
     with pytest.raises(Invalid):
         clean_email(value)
@@ -130,26 +155,39 @@ def _spaced(digits: str, seps: list[str]) -> str:
     return "".join(out)
 
 
-@given(nationals, st.sampled_from(["0", "62", "+62", "+62 "]),
-       st.lists(st.sampled_from(["", "", " ", "-"]), max_size=14))
-def test_indonesian_mobile_numbers_normalise_to_plus_62(national: str, prefix: str,
-                                                        seps: list[str]) -> None:
+@given(
+    nationals,
+    st.sampled_from(["0", "62", "+62", "+62 "]),
+    st.lists(st.sampled_from(["", "", " ", "-"]), max_size=14),
+)
+def test_indonesian_mobile_numbers_normalise_to_plus_62(
+    national: str, prefix: str, seps: list[str]
+) -> None:
     typed = prefix + _spaced(national, seps)
     assert clean_phone(typed) == "+62" + national
 
 
-@pytest.mark.parametrize("typed", ["0812-3456-7890", "62812 3456 7890", "+62 812-3456-7890",
-                                   "(0812) 3456.7890"])
+@pytest.mark.parametrize(
+    "typed", ["0812-3456-7890", "62812 3456 7890", "+62 812-3456-7890", "(0812) 3456.7890"]
+)
 def test_usual_ways_of_writing_a_number(typed: str) -> None:
     assert clean_phone(typed) == "+6281234567890"
 
 
-@pytest.mark.parametrize("typed", [
-    "", "12345", "0212345678",  # a landline: not a WhatsApp number
-    "08123", "0812345678901234",  # too short, too long
-    "+1 812 3456 7890", "0812abc4567", "٠٨١٢٣٤٥٦٧٨٩٠",  # Arabic-Indic digits
-    "08 12\n3456 7890",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "12345",
+        "0212345678",  # a landline: not a WhatsApp number
+        "08123",
+        "0812345678901234",  # too short, too long
+        "+1 812 3456 7890",
+        "0812abc4567",
+        "٠٨١٢٣٤٥٦٧٨٩٠",  # Arabic-Indic digits
+        "08 12\n3456 7890",
+    ],
+)
 def test_numbers_that_are_not_indonesian_mobiles_are_refused(typed: str) -> None:
     with pytest.raises(Invalid):
         clean_phone(typed)
@@ -173,15 +211,17 @@ def test_future_birth_dates_are_refused(born: date) -> None:
         clean_birth_date(born.isoformat(), today=TODAY)
 
 
-@pytest.mark.parametrize("typed", ["2023-02-29", "2023-02-30", "2024-13-01", "2024-04-31",
-                                   "2024-00-10"])
+@pytest.mark.parametrize(
+    "typed", ["2023-02-29", "2023-02-30", "2024-13-01", "2024-04-31", "2024-00-10"]
+)
 def test_impossible_dates_are_refused(typed: str) -> None:
     with language("id"), pytest.raises(Invalid, match="tidak ada"):
         clean_birth_date(typed, today=TODAY)
 
 
-@pytest.mark.parametrize("typed", ["17-08-2005", "2005/08/17", "2005-8-17", "yesterday",
-                                   "20050817", "2005-08-17T00:00"])
+@pytest.mark.parametrize(
+    "typed", ["17-08-2005", "2005/08/17", "2005-8-17", "yesterday", "20050817", "2005-08-17T00:00"]
+)
 def test_dates_in_other_formats_are_refused(typed: str) -> None:
     with language("id"), pytest.raises(Invalid, match="TTTT-BB-HH"):
         clean_birth_date(typed, today=TODAY)
@@ -196,8 +236,10 @@ def test_dates_before_1900_are_refused() -> None:
 # --------------------------------------------------------------------------- age
 
 
-@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 1, 1)),
-       st.integers(min_value=0, max_value=100))
+@given(
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 1, 1)),
+    st.integers(min_value=0, max_value=100),
+)
 def test_age_is_whole_years_on_the_day(born: date, years: int) -> None:
     assume(not (born.month == 2 and born.day == 29))
     try:
@@ -235,9 +277,19 @@ def test_kecamatan_comes_from_the_list_or_lainnya() -> None:
         clean_kecamatan("Sleman")
 
 
-@pytest.mark.parametrize("value,expected", [(True, True), ("on", True), ("1", True),
-                                            ("true", True), (False, False), ("", False),
-                                            (None, False), ("0", False)])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (True, True),
+        ("on", True),
+        ("1", True),
+        ("true", True),
+        (False, False),
+        ("", False),
+        (None, False),
+        ("0", False),
+    ],
+)
 def test_consent_reads_checkboxes_and_json(value: object, expected: bool) -> None:
     assert clean_bool(value) is expected
 
@@ -259,14 +311,30 @@ def test_optional_texts_have_limits() -> None:
 def test_every_bad_field_gets_its_own_message_in_indonesian() -> None:
     with language("id"):
         clean, errors, code = validate_registration(
-            _base(full_name="", email="nope", phone="123", birth_date="2023-02-30",
-                  kecamatan="Atlantis", gender="x", village="v" * 81, school="s" * 121),
+            _base(
+                full_name="",
+                email="nope",
+                phone="123",
+                birth_date="2023-02-30",
+                kecamatan="Atlantis",
+                gender="x",
+                village="v" * 81,
+                school="s" * 121,
+            ),
             today=TODAY,
         )
     assert clean is None and code == "invalid"
     fields = {e.field: e.message for e in errors}
-    assert set(fields) == {"full_name", "email", "phone", "birth_date", "kecamatan", "gender",
-                           "village", "school"}
+    assert set(fields) == {
+        "full_name",
+        "email",
+        "phone",
+        "birth_date",
+        "kecamatan",
+        "gender",
+        "village",
+        "school",
+    }
     assert "nama lengkap" in fields["full_name"]
     assert "tidak ada" in fields["birth_date"]
 
@@ -280,43 +348,70 @@ def test_messages_are_english_with_lang_en() -> None:
 def test_age_is_checked_at_the_program_date() -> None:
     event = date(2026, 12, 20)
     # 16 on the program's date (birthday on 20 December): in range 16..30
-    clean, errors, _ = validate_registration(_base(birth_date="2010-12-20", guardian_name="Ibu",
-                                                   guardian_phone="0812 1111 2222",
-                                                   guardian_consent="1"),
-                                             today=TODAY, event_date=event, age_min=16,
-                                             age_max=30)
+    clean, errors, _ = validate_registration(
+        _base(
+            birth_date="2010-12-20",
+            guardian_name="Ibu",
+            guardian_phone="0812 1111 2222",
+            guardian_consent="1",
+        ),
+        today=TODAY,
+        event_date=event,
+        age_min=16,
+        age_max=30,
+    )
     assert clean is not None and not errors
     # one day younger: 15 on that date
-    clean, errors, code = validate_registration(_base(birth_date="2010-12-21"), today=TODAY,
-                                                event_date=event, age_min=16, age_max=30)
+    clean, errors, code = validate_registration(
+        _base(birth_date="2010-12-21"), today=TODAY, event_date=event, age_min=16, age_max=30
+    )
     assert clean is None and code == "age_out_of_range" and errors[0].field == "birth_date"
     # 31 on that date: too old
-    _clean, _errors, code = validate_registration(_base(birth_date="1995-12-20"), today=TODAY,
-                                                  event_date=event, age_min=16, age_max=30)
+    _clean, _errors, code = validate_registration(
+        _base(birth_date="1995-12-20"), today=TODAY, event_date=event, age_min=16, age_max=30
+    )
     assert code == "age_out_of_range"
 
 
 def test_minor_needs_guardian_name_phone_and_consent() -> None:
     event = date(2026, 12, 20)
     minor = _base(birth_date="2010-01-01")
-    clean, errors, code = validate_registration(minor, today=TODAY, event_date=event,
-                                                age_min=13, age_max=30)
+    clean, errors, code = validate_registration(
+        minor, today=TODAY, event_date=event, age_min=13, age_max=30
+    )
     assert clean is None and code == "guardian_consent_required"
     assert {e.field for e in errors} == {"guardian_name", "guardian_phone", "guardian_consent"}
     clean, errors, code = validate_registration(
-        {**minor, "guardian_name": "Ibu Sri", "guardian_phone": "0813 2222 3333",
-         "guardian_consent": False},
-        today=TODAY, event_date=event, age_min=13, age_max=30)
+        {
+            **minor,
+            "guardian_name": "Ibu Sri",
+            "guardian_phone": "0813 2222 3333",
+            "guardian_consent": False,
+        },
+        today=TODAY,
+        event_date=event,
+        age_min=13,
+        age_max=30,
+    )
     assert clean is None and [e.field for e in errors] == ["guardian_consent"]
     clean, errors, code = validate_registration(
-        {**minor, "guardian_name": "Ibu Sri", "guardian_phone": "0813 2222 3333",
-         "guardian_consent": True},
-        today=TODAY, event_date=event, age_min=13, age_max=30)
+        {
+            **minor,
+            "guardian_name": "Ibu Sri",
+            "guardian_phone": "0813 2222 3333",
+            "guardian_consent": True,
+        },
+        today=TODAY,
+        event_date=event,
+        age_min=13,
+        age_max=30,
+    )
     assert clean is not None and clean.guardian_phone == "+6281322223333" and code is None
 
 
 def test_adults_need_no_guardian() -> None:
-    clean, errors, _ = validate_registration(_base(), today=TODAY, event_date=date(2026, 12, 20),
-                                             age_min=16, age_max=30)
+    clean, errors, _ = validate_registration(
+        _base(), today=TODAY, event_date=date(2026, 12, 20), age_min=16, age_max=30
+    )
     assert clean is not None and not errors
     assert clean.first_name == "Siti"

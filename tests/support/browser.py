@@ -25,5 +25,9 @@ def require_browser() -> None:
     if present:
         return
     if os.environ.get("YOUTH_HUB_TEST_BROWSER") == "1":
-        pytest.fail("YOUTH_HUB_TEST_BROWSER=1 but /usr/bin/chromium is missing (apt-get install chromium)")
-    pytest.skip("Browser tests skipped: no Chromium at /usr/bin/chromium (apt-get install chromium).")
+        pytest.fail(
+            "YOUTH_HUB_TEST_BROWSER=1 but /usr/bin/chromium is missing (apt-get install chromium)"
+        )
+    pytest.skip(
+        "Browser tests skipped: no Chromium at /usr/bin/chromium (apt-get install chromium)."
+    )

@@ -47,7 +47,8 @@ async def truncate_all(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         rows = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'"
+            "SELECT tablename FROM pg_tables"
+            " WHERE schemaname = 'public' AND tablename <> 'migration'"
         )
         if rows:
             names = ", ".join(f'"{r["tablename"]}"' for r in rows)

@@ -84,8 +84,13 @@ def _login_form(
 ) -> Template:
     context = {"email": email, "next": next_path or "", "errors": errors or {}, "alert": alert}
     return page_or_fragment(
-        request, "accounts/login.html", "accounts/_login_form.html", context,
-        status_code=status_code, headers=headers, private=True,
+        request,
+        "accounts/login.html",
+        "accounts/_login_form.html",
+        context,
+        status_code=status_code,
+        headers=headers,
+        private=True,
     )
 
 
@@ -111,16 +116,25 @@ async def login(
         email = services.validate_sign_in(email, password)
     except ValidationFailed as exc:
         errors = {e.field: e.message for e in exc.errors}
-        return _login_form(request, email=email.strip(), next_path=target, errors=errors,
-                           status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+        return _login_form(
+            request,
+            email=email.strip(),
+            next_path=target,
+            errors=errors,
+            status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+        )
     throttle = LoginThrottle(request.app.stores.get(THROTTLE_STORE))
     attempt = await throttle.begin(email, client_address(request))
     if not attempt.allowed:
         minutes = max(1, (attempt.retry_after + 59) // 60)
         return _login_form(
-            request, email=email, next_path=target,
-            alert=_("Too many failed sign-in attempts. Wait %(minutes)s minutes and try again.",
-                    minutes=minutes),
+            request,
+            email=email,
+            next_path=target,
+            alert=_(
+                "Too many failed sign-in attempts. Wait %(minutes)s minutes and try again.",
+                minutes=minutes,
+            ),
             status_code=HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(attempt.retry_after)},
         )
@@ -128,7 +142,9 @@ async def login(
     if user is None:
         # One answer for an unknown account and a wrong password: nothing tells them apart.
         return _login_form(
-            request, email=email, next_path=target,
+            request,
+            email=email,
+            next_path=target,
             alert=_("The email or password is not correct."),
             status_code=HTTP_422_UNPROCESSABLE_ENTITY,
         )
@@ -192,8 +208,12 @@ class StaffController(Controller):
             "alert": alert,
         }
         return page_or_fragment(
-            request, "accounts/staff.html", "accounts/_staff_list.html", context,
-            status_code=status_code, private=True,
+            request,
+            "accounts/staff.html",
+            "accounts/_staff_list.html",
+            context,
+            status_code=status_code,
+            private=True,
         )
 
     @get("/")
@@ -211,15 +231,19 @@ class StaffController(Controller):
         }
         try:
             row, password = await services.add_staff_user(
-                _actor(request), email=form["email"], role=form["role"], name=form["name"],
+                _actor(request),
+                email=form["email"],
+                role=form["role"],
+                name=form["name"],
                 ip=client_address(request),
             )
         except DomainError as exc:
             errors = {e.field: e.message for e in exc.errors}
             if exc.code == "email_taken":
                 errors["email"] = exc.message
-            return await self._list_page(request, form=form, errors=errors, alert=exc.message,
-                                         status_code=exc.status_code)
+            return await self._list_page(
+                request, form=form, errors=errors, alert=exc.message, status_code=exc.status_code
+            )
         return Template(
             template_name="accounts/staff_created.html",
             context={"member": row, "password": password, "roles": dict(_role_labels())},
@@ -246,13 +270,19 @@ class StaffController(Controller):
             "notice": notice,
         }
         return page_or_fragment(
-            request, "accounts/staff_detail.html", "accounts/_staff_detail.html", context,
-            status_code=status_code, private=True,
+            request,
+            "accounts/staff_detail.html",
+            "accounts/_staff_detail.html",
+            context,
+            status_code=status_code,
+            private=True,
         )
 
     @get("/{user_id:int}")
     async def staff_detail(
-        self, request: Request[Any, Any, Any], user_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        user_id: FromPath[int],
         done: FromQuery[str | None] = None,
     ) -> Template:
         notices = {
@@ -273,49 +303,57 @@ class StaffController(Controller):
         except DomainError as exc:
             if exc.code == "no_such_staff":
                 raise
-            return await self._detail_page(request, user_id, alert=exc.message,
-                                           status_code=exc.status_code)
+            return await self._detail_page(
+                request, user_id, alert=exc.message, status_code=exc.status_code
+            )
         return _see_other(f"/manage/staff/{user_id}?done={done}")
 
     @post("/{user_id:int}/role")
     async def staff_role(
-        self, request: Request[Any, Any, Any], user_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        user_id: FromPath[int],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response[Any]:
-        work = services.change_role(_actor(request), user_id, data.get("role", ""),
-                                    ip=client_address(request))
+        work = services.change_role(
+            _actor(request), user_id, data.get("role", ""), ip=client_address(request)
+        )
         return await self._act(request, user_id, work, "role")
 
     @post("/{user_id:int}/deactivate")
     async def staff_deactivate(
         self, request: Request[Any, Any, Any], user_id: FromPath[int]
     ) -> Response[Any]:
-        work = services.set_staff_active(_actor(request), user_id, False,
-                                         ip=client_address(request))
+        work = services.set_staff_active(
+            _actor(request), user_id, False, ip=client_address(request)
+        )
         return await self._act(request, user_id, work, "deactivated")
 
     @post("/{user_id:int}/reactivate")
     async def staff_reactivate(
         self, request: Request[Any, Any, Any], user_id: FromPath[int]
     ) -> Response[Any]:
-        work = services.set_staff_active(_actor(request), user_id, True,
-                                         ip=client_address(request))
+        work = services.set_staff_active(_actor(request), user_id, True, ip=client_address(request))
         return await self._act(request, user_id, work, "reactivated")
 
     @post("/{user_id:int}/tokens")
     async def token_issue(
-        self, request: Request[Any, Any, Any], user_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        user_id: FromPath[int],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response[Any]:
         label = data.get("label", "")[:300]
         try:
-            token = await services.issue_api_token(_actor(request), user_id, label,
-                                                   ip=client_address(request))
+            token = await services.issue_api_token(
+                _actor(request), user_id, label, ip=client_address(request)
+            )
         except DomainError as exc:
             if exc.code == "no_such_staff":
                 raise
-            return await self._detail_page(request, user_id, alert=exc.message,
-                                           status_code=exc.status_code)
+            return await self._detail_page(
+                request, user_id, alert=exc.message, status_code=exc.status_code
+            )
         return Template(
             template_name="accounts/token_created.html",
             context={"member": await services.get_staff(user_id), "token": token, "label": label},
@@ -327,8 +365,9 @@ class StaffController(Controller):
     async def token_revoke(
         self, request: Request[Any, Any, Any], user_id: FromPath[int], token_id: FromPath[int]
     ) -> Response[Any]:
-        work = services.revoke_api_token(_actor(request), user_id, token_id,
-                                         ip=client_address(request))
+        work = services.revoke_api_token(
+            _actor(request), user_id, token_id, ip=client_address(request)
+        )
         return await self._act(request, user_id, work, "revoked")
 
 

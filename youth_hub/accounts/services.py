@@ -44,9 +44,7 @@ async def create_staff_user(
     if role not in {r.value for r in Role}:
         errors.append(FieldError("role", gettext("Choose one of the roles.")))
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        errors.append(
-            FieldError("password", gettext("The password needs at least 10 characters."))
-        )
+        errors.append(FieldError("password", gettext("The password needs at least 10 characters.")))
     if len(name) > 120:
         errors.append(FieldError("name", gettext("At most 120 characters.")))
     if errors:
@@ -140,9 +138,11 @@ async def authenticate(email: str, password: str) -> CurrentUser | None:
     assert row is not None and stored is not None
     if needs_rehash(stored):
         fresh = await asyncio.to_thread(hash_password, password)
-        await StaffUser.update({StaffUser.password_hash: fresh}).where(
-            (StaffUser.id == row["id"]) & (StaffUser.password_hash == stored)
-        ).run()
+        await (
+            StaffUser.update({StaffUser.password_hash: fresh})
+            .where((StaffUser.id == row["id"]) & (StaffUser.password_hash == stored))
+            .run()
+        )
     return await user_by_id(row["id"])
 
 
@@ -162,8 +162,12 @@ def _not_found() -> DomainError:
 async def list_staff() -> list[dict[str, Any]]:
     return list(
         await StaffUser.select(
-            StaffUser.id, StaffUser.email, StaffUser.name, StaffUser.role,
-            StaffUser.active, StaffUser.created_at,
+            StaffUser.id,
+            StaffUser.email,
+            StaffUser.name,
+            StaffUser.role,
+            StaffUser.active,
+            StaffUser.created_at,
         )
         .order_by(StaffUser.email)
         .run()
@@ -178,8 +182,12 @@ async def get_staff(user_id: int) -> dict[str, Any]:
         raise _not_found()
     row = (
         await StaffUser.select(
-            StaffUser.id, StaffUser.email, StaffUser.name, StaffUser.role,
-            StaffUser.active, StaffUser.created_at,
+            StaffUser.id,
+            StaffUser.email,
+            StaffUser.name,
+            StaffUser.role,
+            StaffUser.active,
+            StaffUser.created_at,
         )
         .where(StaffUser.id == user_id)
         .first()
@@ -206,10 +214,15 @@ _STAFF_LOCK_ID = 0x59485354  # "YHST", any constant shared by every process
 
 async def _require_active_admin(actor: CurrentUser) -> None:
     # The actor may have been demoted or deactivated since their request began.
-    still = await StaffUser.exists().where(
-        (StaffUser.id == actor.id) & (StaffUser.role == Role.ADMIN.value)
-        & StaffUser.active.eq(True)
-    ).run()
+    still = (
+        await StaffUser.exists()
+        .where(
+            (StaffUser.id == actor.id)
+            & (StaffUser.role == Role.ADMIN.value)
+            & StaffUser.active.eq(True)
+        )
+        .run()
+    )
     if not still:
         raise DomainError(
             code="not_admin",
@@ -232,8 +245,10 @@ async def add_staff_user(
 async def change_role(actor: CurrentUser, user_id: int, role: str, ip: str = "") -> bool:
     """True when the role changed. An admin cannot demote themselves, so one admin remains."""
     if role not in {r.value for r in Role}:
-        raise ValidationFailed([FieldError("role", gettext("Choose one of the roles."))],
-                               message=gettext("Choose one of the roles."))
+        raise ValidationFailed(
+            [FieldError("role", gettext("Choose one of the roles."))],
+            message=gettext("Choose one of the roles."),
+        )
     if user_id == actor.id and role != Role.ADMIN.value:
         raise DomainError(
             code="cannot_demote_self",
@@ -276,8 +291,11 @@ async def set_staff_active(actor: CurrentUser, user_id: int, active: bool, ip: s
 async def list_api_tokens(user_id: int) -> list[dict[str, Any]]:
     return list(
         await ApiToken.select(
-            ApiToken.id, ApiToken.label, ApiToken.created_at,
-            ApiToken.last_used_at, ApiToken.revoked_at,
+            ApiToken.id,
+            ApiToken.label,
+            ApiToken.created_at,
+            ApiToken.last_used_at,
+            ApiToken.revoked_at,
         )
         .where(ApiToken.user == user_id)
         .order_by(ApiToken.id, ascending=False)
@@ -285,13 +303,14 @@ async def list_api_tokens(user_id: int) -> list[dict[str, Any]]:
     )
 
 
-async def issue_api_token(actor: CurrentUser, user_id: int, label: str = "",
-                          ip: str = "") -> str:
+async def issue_api_token(actor: CurrentUser, user_id: int, label: str = "", ip: str = "") -> str:
     """A new token for an active account, returned once; only its hash is kept."""
     label = label.strip()
     if len(label) > 100:
-        raise ValidationFailed([FieldError("label", gettext("At most 100 characters."))],
-                               message=gettext("At most 100 characters."))
+        raise ValidationFailed(
+            [FieldError("label", gettext("At most 100 characters."))],
+            message=gettext("At most 100 characters."),
+        )
     async with write_transaction():
         await _require_active_admin(actor)
         row = await get_staff(user_id)
@@ -308,21 +327,26 @@ async def issue_api_token(actor: CurrentUser, user_id: int, label: str = "",
             .run()
         )
         await record_audit(
-            actor, "token.issue", row["email"], {"token_id": saved[0]["id"], "label": label},
+            actor,
+            "token.issue",
+            row["email"],
+            {"token_id": saved[0]["id"], "label": label},
             ip=ip,
         )
     return token
 
 
-async def revoke_api_token(actor: CurrentUser, user_id: int, token_id: int,
-                           ip: str = "") -> bool:
+async def revoke_api_token(actor: CurrentUser, user_id: int, token_id: int, ip: str = "") -> bool:
     """True when the token was live and is now revoked; it stops working at once."""
     async with write_transaction():
         await _require_active_admin(actor)
         row = await get_staff(user_id)
-        exists = 0 < token_id <= MAX_ID and await ApiToken.exists().where(
-            (ApiToken.id == token_id) & (ApiToken.user == user_id)
-        ).run()
+        exists = (
+            0 < token_id <= MAX_ID
+            and await ApiToken.exists()
+            .where((ApiToken.id == token_id) & (ApiToken.user == user_id))
+            .run()
+        )
         if not exists:
             raise DomainError(
                 code="no_such_token",
@@ -348,12 +372,18 @@ async def audit_actions() -> list[str]:
     return [r["action"] for r in rows]
 
 
-async def list_audit(action: str | None = None, page: int = 1,
-                     per_page: int = AUDIT_PER_PAGE) -> tuple[list[dict[str, Any]], int]:
+async def list_audit(
+    action: str | None = None, page: int = 1, per_page: int = AUDIT_PER_PAGE
+) -> tuple[list[dict[str, Any]], int]:
     """One page of the log, newest first, and the number of entries matching the filter."""
     query = AuditLog.select(
-        AuditLog.id, AuditLog.at, AuditLog.actor_label, AuditLog.action,
-        AuditLog.target, AuditLog.detail, AuditLog.ip,
+        AuditLog.id,
+        AuditLog.at,
+        AuditLog.actor_label,
+        AuditLog.action,
+        AuditLog.target,
+        AuditLog.detail,
+        AuditLog.ip,
     )
     count = AuditLog.count()
     if action:

@@ -89,8 +89,11 @@ class LoginThrottle:
             now = self.now()
             by_email = await self._stamps(email_key, now)
             by_address = await self._stamps(address_key, now)
-            blocked = [s for s, limit in ((by_email, self.per_email),
-                                          (by_address, self.per_address)) if len(s) >= limit]
+            blocked = [
+                s
+                for s, limit in ((by_email, self.per_email), (by_address, self.per_address))
+                if len(s) >= limit
+            ]
             if blocked:
                 # Free again when the oldest counted failure leaves the window.
                 wait = max(min(s) + self.window - now for s in blocked)

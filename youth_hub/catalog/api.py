@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
@@ -146,9 +146,11 @@ def program_detail_json(detail: dict[str, Any]) -> dict[str, Any]:
     body["sessions"] = [_session_json(s) for s in detail["sessions"]]
     if detail["kind"] == "tour":
         body["itinerary"] = [
-            {"day": day["day"], "date": day["date"].astimezone(
-                display_timezone()).date().isoformat(),
-             "stops": [_session_json(s) for s in day["stops"]]}
+            {
+                "day": day["day"],
+                "date": day["date"].astimezone(display_timezone()).date().isoformat(),
+                "stops": [_session_json(s) for s in day["stops"]],
+            }
             for day in services.group_by_day(detail["sessions"])
         ]
     return body
@@ -156,7 +158,7 @@ def program_detail_json(detail: dict[str, Any]) -> dict[str, Any]:
 
 class ProgramApiController(Controller):
     path = "/api/v1/programs"
-    tags: ClassVar[list[str]] = ["programs"]
+    tags = ["programs"]  # noqa: RUF012 (Litestar reads it as the controller's tags)
 
     @get("/")
     async def list_programs(
@@ -178,8 +180,9 @@ class ProgramApiController(Controller):
         return {**found, "items": [program_summary_json(r) for r in found["items"]]}
 
     @get("/{slug:str}")
-    async def get_program(self, request: Request[Any, Any, Any],
-                          slug: FromPath[str]) -> dict[str, Any]:
+    async def get_program(
+        self, request: Request[Any, Any, Any], slug: FromPath[str]
+    ) -> dict[str, Any]:
         """One program with its sessions (tours: also the itinerary by day) and seats left;
         a draft only for those who may manage it."""
         detail = await services.get_program_detail(slug, _user(request))
@@ -188,15 +191,17 @@ class ProgramApiController(Controller):
         return program_detail_json(detail)
 
     @post("/", guards=[requires(Role.ORGANISER)], status_code=HTTP_201_CREATED)
-    async def create(self, request: Request[Any, Any, Any],
-                     data: JSONBody[ProgramCreateBody]) -> ProgramCreated:
+    async def create(
+        self, request: Request[Any, Any, Any], data: JSONBody[ProgramCreateBody]
+    ) -> ProgramCreated:
         """Organisers create workshops and sport programs; dinporapar and admin any kind."""
         created = await services.create_program(_user(request), _as_data(data))
         return ProgramCreated(**created)
 
     @patch("/{slug:str}", guards=[requires(Role.ORGANISER)])
-    async def change(self, request: Request[Any, Any, Any], slug: FromPath[str],
-                     data: JSONBody[ProgramPatchBody]) -> ProgramCreated:
+    async def change(
+        self, request: Request[Any, Any, Any], slug: FromPath[str], data: JSONBody[ProgramPatchBody]
+    ) -> ProgramCreated:
         """Its organiser, dinporapar or admin: the fields sent, sessions included; `status`
         `published` or `cancelled`."""
         changed = await services.update_program(_user(request), slug, _as_data(data))

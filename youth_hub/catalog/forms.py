@@ -38,8 +38,15 @@ def _text(value: Any) -> str:
 
 
 def blank_row() -> dict[str, Any]:
-    return {"id": "", "title": "", "starts_at": "", "ends_at": "", "location": "", "day": "",
-            "checkin": False}
+    return {
+        "id": "",
+        "title": "",
+        "starts_at": "",
+        "ends_at": "",
+        "location": "",
+        "day": "",
+        "checkin": False,
+    }
 
 
 def _is_blank(row: Mapping[str, Any]) -> bool:
@@ -118,9 +125,15 @@ def form_from_detail(detail: Mapping[str, Any]) -> ProgramForm:
     values = {name: text(detail.get(name)) for name in TEXT_FIELDS if name != "topics"}
     values["topics"] = ", ".join(detail.get("topics") or [])
     rows = [
-        {"id": str(s["id"]), "title": s["title"], "starts_at": local_input(s["starts_at"]),
-         "ends_at": local_input(s["ends_at"]), "location": s["location"],
-         "day": "" if s["day"] is None else str(s["day"]), "checkin": bool(s["checkin"])}
+        {
+            "id": str(s["id"]),
+            "title": s["title"],
+            "starts_at": local_input(s["starts_at"]),
+            "ends_at": local_input(s["ends_at"]),
+            "location": s["location"],
+            "day": "" if s["day"] is None else str(s["day"]),
+            "checkin": bool(s["checkin"]),
+        }
         for s in detail.get("sessions") or []
     ]
     return ProgramForm(values=values, rows=rows or [blank_row()])

@@ -57,10 +57,13 @@ def map_url(program: dict[str, Any]) -> str:
     """OpenStreetMap at the coordinates, else a search for the venue in Purbalingga."""
     lat, lon = program.get("latitude"), program.get("longitude")
     if lat is not None and lon is not None:
-        return (f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}"
-                f"#map=16/{lat:.5f}/{lon:.5f}")
-    place = ", ".join(p for p in (program.get("venue"), program.get("kecamatan"),
-                                  "Purbalingga") if p)
+        return (
+            f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}"
+            f"#map=16/{lat:.5f}/{lon:.5f}"
+        )
+    place = ", ".join(
+        p for p in (program.get("venue"), program.get("kecamatan"), "Purbalingga") if p
+    )
     return "https://www.openstreetmap.org/search?query=" + quote(place)
 
 
@@ -104,8 +107,7 @@ def _user(request: Request[Any, Any, Any]) -> CurrentUser | None:
 @get("/", name="home", include_in_schema=False)
 async def home() -> Template:
     upcoming = await services.list_upcoming_by_kind(limit=4)
-    return Template(template_name="catalog/home.html",
-                    context={**_common(), "upcoming": upcoming})
+    return Template(template_name="catalog/home.html", context={**_common(), "upcoming": upcoming})
 
 
 @get("/programs", name="catalogue", include_in_schema=False)
@@ -139,7 +141,10 @@ async def catalogue(
         "fragment": is_fragment_request(request),
     }
     return page_or_fragment(
-        request, "catalog/catalogue.html", "catalog/_results.html", context,
+        request,
+        "catalog/catalogue.html",
+        "catalog/_results.html",
+        context,
         status_code=HTTP_422_UNPROCESSABLE_ENTITY if raw.errors else 200,
     )
 
@@ -155,8 +160,9 @@ async def program_page(request: Request[Any, Any, Any], slug: FromPath[str]) -> 
         "days": services.group_by_day(detail["sessions"]) if detail["kind"] == "tour" else [],
         "registration": services.registration_state(detail),
         "map_url": map_url(detail),
-        "paragraphs": [part.strip() for part in re.split(r"\n\s*\n", detail["description"])
-                       if part.strip()],
+        "paragraphs": [
+            part.strip() for part in re.split(r"\n\s*\n", detail["description"]) if part.strip()
+        ],
     }
     headers = {"Cache-Control": "no-store"} if detail["status"] == "draft" else None
     return Template(template_name="catalog/program.html", context=context, headers=headers)
@@ -166,8 +172,9 @@ async def program_page(request: Request[Any, Any, Any], slug: FromPath[str]) -> 
 
 
 @get("/manage", name="manage", guards=[requires(Role.SCANNER)], include_in_schema=False)
-async def manage(request: Request[Any, Any, Any],
-                 saved: FromQuery[str | None] = None) -> Template | Redirect:
+async def manage(
+    request: Request[Any, Any, Any], saved: FromQuery[str | None] = None
+) -> Template | Redirect:
     user = _user(request)
     assert user is not None  # the guard let only staff in
     if not user.at_least(Role.ORGANISER):
@@ -175,14 +182,19 @@ async def manage(request: Request[Any, Any, Any],
     programs = await services.list_managed(user)
     return Template(
         template_name="catalog/manage.html",
-        context={**_common(), "programs": programs,
-                 "may_create": services.may_create(user)},
+        context={**_common(), "programs": programs, "may_create": services.may_create(user)},
         headers={"Cache-Control": "no-store"},
     )
 
 
-def _render_form(request: Request[Any, Any, Any], form: ProgramForm, *, action_url: str,
-                 program: dict[str, Any] | None, status_code: int = 200) -> Template:
+def _render_form(
+    request: Request[Any, Any, Any],
+    form: ProgramForm,
+    *,
+    action_url: str,
+    program: dict[str, Any] | None,
+    status_code: int = 200,
+) -> Template:
     user = _user(request)
     context = {
         **_common(),
@@ -192,8 +204,14 @@ def _render_form(request: Request[Any, Any, Any], form: ProgramForm, *, action_u
         "kinds_allowed": services.kinds_for(user),
         "saved": request.query_params.get("saved", ""),
     }
-    return page_or_fragment(request, "catalog/program_form.html", "catalog/_sessions.html",
-                            context, status_code=status_code, private=True)
+    return page_or_fragment(
+        request,
+        "catalog/program_form.html",
+        "catalog/_sessions.html",
+        context,
+        status_code=status_code,
+        private=True,
+    )
 
 
 @get("/manage/programs/new", guards=[requires(Role.ORGANISER)], include_in_schema=False)
@@ -206,8 +224,9 @@ async def new_program(request: Request[Any, Any, Any]) -> Template:
 
 
 @post("/manage/programs/new", guards=[requires(Role.ORGANISER)], include_in_schema=False)
-async def create_program(request: Request[Any, Any, Any],
-                         data: URLEncodedBody[dict[str, Any]]) -> Template | Redirect:
+async def create_program(
+    request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, Any]]
+) -> Template | Redirect:
     form = parse_form(data)
     if form.action in ("add_session", "remove_session"):
         return _render_form(request, form, action_url="/manage/programs/new", program=None)
@@ -215,24 +234,37 @@ async def create_program(request: Request[Any, Any, Any],
         created = await services.create_program(_user(request), form_to_data(form))
     except ValidationFailed as failed:
         form.errors = map_errors(failed.errors)
-        return _render_form(request, form, action_url="/manage/programs/new", program=None,
-                            status_code=HTTP_422_UNPROCESSABLE_ENTITY)
-    return Redirect(path=f"/manage/programs/{created['slug']}/edit",
-                    query_params={"saved": created["status"]}, status_code=HTTP_303_SEE_OTHER)
+        return _render_form(
+            request,
+            form,
+            action_url="/manage/programs/new",
+            program=None,
+            status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    return Redirect(
+        path=f"/manage/programs/{created['slug']}/edit",
+        query_params={"saved": created["status"]},
+        status_code=HTTP_303_SEE_OTHER,
+    )
 
 
-@get("/manage/programs/{slug:str}/edit", guards=[requires(Role.ORGANISER)],
-     include_in_schema=False)
+@get("/manage/programs/{slug:str}/edit", guards=[requires(Role.ORGANISER)], include_in_schema=False)
 async def edit_program(request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
     detail = await services.get_program_for_change(_user(request), slug)
-    return _render_form(request, form_from_detail(detail),
-                        action_url=f"/manage/programs/{detail['slug']}/edit", program=detail)
+    return _render_form(
+        request,
+        form_from_detail(detail),
+        action_url=f"/manage/programs/{detail['slug']}/edit",
+        program=detail,
+    )
 
 
-@post("/manage/programs/{slug:str}/edit", guards=[requires(Role.ORGANISER)],
-      include_in_schema=False)
-async def save_program(request: Request[Any, Any, Any], slug: FromPath[str],
-                       data: URLEncodedBody[dict[str, Any]]) -> Template | Redirect:
+@post(
+    "/manage/programs/{slug:str}/edit", guards=[requires(Role.ORGANISER)], include_in_schema=False
+)
+async def save_program(
+    request: Request[Any, Any, Any], slug: FromPath[str], data: URLEncodedBody[dict[str, Any]]
+) -> Template | Redirect:
     user = _user(request)
     detail = await services.get_program_for_change(user, slug)
     action_url = f"/manage/programs/{detail['slug']}/edit"
@@ -246,14 +278,21 @@ async def save_program(request: Request[Any, Any, Any], slug: FromPath[str],
         changed = await services.update_program(user, slug, changes)
     except ValidationFailed as failed:
         form.errors = map_errors(failed.errors)
-        return _render_form(request, form, action_url=action_url, program=detail,
-                            status_code=HTTP_422_UNPROCESSABLE_ENTITY)
-    return Redirect(path=action_url, query_params={"saved": changed["status"]},
-                    status_code=HTTP_303_SEE_OTHER)
+        return _render_form(
+            request,
+            form,
+            action_url=action_url,
+            program=detail,
+            status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    return Redirect(
+        path=action_url, query_params={"saved": changed["status"]}, status_code=HTTP_303_SEE_OTHER
+    )
 
 
-async def _change_status(request: Request[Any, Any, Any], slug: str,
-                         status: str) -> Template | Redirect:
+async def _change_status(
+    request: Request[Any, Any, Any], slug: str, status: str
+) -> Template | Redirect:
     user = _user(request)
     try:
         changed = await services.update_program(user, slug, {"status": status})
@@ -262,23 +301,37 @@ async def _change_status(request: Request[Any, Any, Any], slug: str,
         detail = await services.get_program_for_change(user, slug)
         form = form_from_detail(detail)
         form.errors = map_errors(failed.errors)
-        return _render_form(request, form, action_url=f"/manage/programs/{slug}/edit",
-                            program=detail, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
-    return Redirect(path=f"/manage/programs/{changed['slug']}/edit",
-                    query_params={"saved": changed["status"]}, status_code=HTTP_303_SEE_OTHER)
+        return _render_form(
+            request,
+            form,
+            action_url=f"/manage/programs/{slug}/edit",
+            program=detail,
+            status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    return Redirect(
+        path=f"/manage/programs/{changed['slug']}/edit",
+        query_params={"saved": changed["status"]},
+        status_code=HTTP_303_SEE_OTHER,
+    )
 
 
-@post("/manage/programs/{slug:str}/publish", guards=[requires(Role.ORGANISER)],
-      include_in_schema=False)
-async def publish_program(request: Request[Any, Any, Any],
-                          slug: FromPath[str]) -> Template | Redirect:
+@post(
+    "/manage/programs/{slug:str}/publish",
+    guards=[requires(Role.ORGANISER)],
+    include_in_schema=False,
+)
+async def publish_program(
+    request: Request[Any, Any, Any], slug: FromPath[str]
+) -> Template | Redirect:
     return await _change_status(request, slug, "published")
 
 
-@post("/manage/programs/{slug:str}/cancel", guards=[requires(Role.ORGANISER)],
-      include_in_schema=False)
-async def cancel_program(request: Request[Any, Any, Any],
-                         slug: FromPath[str]) -> Template | Redirect:
+@post(
+    "/manage/programs/{slug:str}/cancel", guards=[requires(Role.ORGANISER)], include_in_schema=False
+)
+async def cancel_program(
+    request: Request[Any, Any, Any], slug: FromPath[str]
+) -> Template | Redirect:
     return await _change_status(request, slug, "cancelled")
 
 

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from litestar.status_codes import (
     HTTP_403_FORBIDDEN,
@@ -51,18 +51,47 @@ MAX_QUERY = 100
 MAX_PAGE = 10_000
 CREATE_ATTEMPTS = 3  # a slug taken between our look-up and our insert: try the next one
 
-_SLUG_TRANSLATE = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o",
-                                 "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "œ": "oe", "Œ": "oe",
-                                 "&": " dan "})
+_SLUG_TRANSLATE = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ł": "l",
+        "Ł": "l",
+        "œ": "oe",
+        "Œ": "oe",
+        "&": " dan ",
+    }
+)
 
 # Columns a catalogue card needs; the organiser's name comes with the same query (a join).
 _LIST_COLUMNS = (
-    Program.id, Program.slug, Program.kind, Program.title, Program.summary, Program.venue,
-    Program.kecamatan, Program.latitude, Program.longitude, Program.capacity,
-    Program.seats_taken, Program.waitlist_limit, Program.waitlist_taken, Program.price_idr,
-    Program.age_min, Program.age_max, Program.registration_opens_at,
-    Program.registration_closes_at, Program.status, Program.first_starts_at,
-    Program.last_ends_at, Program.organiser,
+    Program.id,
+    Program.slug,
+    Program.kind,
+    Program.title,
+    Program.summary,
+    Program.venue,
+    Program.kecamatan,
+    Program.latitude,
+    Program.longitude,
+    Program.capacity,
+    Program.seats_taken,
+    Program.waitlist_limit,
+    Program.waitlist_taken,
+    Program.price_idr,
+    Program.age_min,
+    Program.age_max,
+    Program.registration_opens_at,
+    Program.registration_closes_at,
+    Program.status,
+    Program.first_starts_at,
+    Program.last_ends_at,
+    Program.organiser,
 )
 
 
@@ -134,25 +163,36 @@ def kinds_for(user: CurrentUser | None) -> tuple[str, ...]:
 
 
 def program_not_found() -> DomainError:
-    return DomainError(code="program_not_found", message=_("Program not found."),
-                       status_code=HTTP_404_NOT_FOUND)
+    return DomainError(
+        code="program_not_found", message=_("Program not found."), status_code=HTTP_404_NOT_FOUND
+    )
 
 
 def _forbidden() -> DomainError:
-    return DomainError(code="program_forbidden", message=_("You may not change this program."),
-                       status_code=HTTP_403_FORBIDDEN)
+    return DomainError(
+        code="program_forbidden",
+        message=_("You may not change this program."),
+        status_code=HTTP_403_FORBIDDEN,
+    )
 
 
 def _tour_forbidden() -> DomainError:
     message = _("Only Dinporapar staff may create educational-tourism packages.")
-    return DomainError(code="tour_not_allowed", message=message, status_code=HTTP_403_FORBIDDEN,
-                       errors=[FieldError("kind", message)])
+    return DomainError(
+        code="tour_not_allowed",
+        message=message,
+        status_code=HTTP_403_FORBIDDEN,
+        errors=[FieldError("kind", message)],
+    )
 
 
 def _require_editor(user: CurrentUser | None) -> CurrentUser:
     if user is None or not user.at_least(Role.ORGANISER):
-        raise DomainError(code="not_allowed", message=_("Your account may not do this."),
-                          status_code=HTTP_403_FORBIDDEN)
+        raise DomainError(
+            code="not_allowed",
+            message=_("Your account may not do this."),
+            status_code=HTTP_403_FORBIDDEN,
+        )
     return user
 
 
@@ -160,8 +200,9 @@ async def _load_for_change(user: CurrentUser | None, slug: str) -> dict[str, Any
     """The program row if `user` may change it. Someone who may not even see it (a draft of
     another organiser) gets 404, as if it did not exist; a public one, 403."""
     editor = _require_editor(user)
-    row = await Program.select().where(Program.slug == slug).first().run() if is_slug(
-        slug) else None
+    row = (
+        await Program.select().where(Program.slug == slug).first().run() if is_slug(slug) else None
+    )
     if row is None:
         raise program_not_found()
     if not may_manage(editor, row):
@@ -206,8 +247,7 @@ def _session_row(program_id: int, position: int, session: Mapping[str, Any]) -> 
 
 def _publish_errors(merged: Mapping[str, Any]) -> list[FieldError]:
     if not merged.get("sessions"):
-        return [FieldError("sessions",
-                           _("Add at least one session or stop before publishing."))]
+        return [FieldError("sessions", _("Add at least one session or stop before publishing."))]
     return []
 
 
@@ -258,8 +298,9 @@ async def create_program(user: CurrentUser | None, data: Mapping[str, Any]) -> d
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def update_program(user: CurrentUser | None, slug: str,
-                         data: Mapping[str, Any]) -> dict[str, Any]:
+async def update_program(
+    user: CurrentUser | None, slug: str, data: Mapping[str, Any]
+) -> dict[str, Any]:
     """PATCH: only the fields given change; `sessions` replaces the sessions (rows whose `id`
     is given and belongs to this program are kept and updated); `status` publishes or
     cancels. Unknown fields (an organiser id, say) are ignored."""
@@ -268,8 +309,9 @@ async def update_program(user: CurrentUser | None, slug: str,
         return await _apply_update(user, row, data)
 
 
-async def _apply_update(user: CurrentUser | None, row: dict[str, Any],
-                        data: Mapping[str, Any]) -> dict[str, Any]:
+async def _apply_update(
+    user: CurrentUser | None, row: dict[str, Any], data: Mapping[str, Any]
+) -> dict[str, Any]:
     editor = _require_editor(user)
     given = {k: data[k] for k in PROGRAM_FIELDS if k in data}
     if "sessions" in given and "kind" not in given:
@@ -279,9 +321,12 @@ async def _apply_update(user: CurrentUser | None, row: dict[str, Any],
     if "status" in data and status not in ("published", "cancelled", row["status"]):
         errors.add("status", _("Status must be published or cancelled."))
     program_id = row["id"]
-    old_sessions = await ProgramSession.select().where(
-        ProgramSession.program == program_id
-    ).order_by(ProgramSession.position).run()
+    old_sessions = (
+        await ProgramSession.select()
+        .where(ProgramSession.program == program_id)
+        .order_by(ProgramSession.position)
+        .run()
+    )
     merged: dict[str, Any] = {**row, "sessions": old_sessions, **values}
     check_program(merged, errors)
     if values.get("kind") == "tour" and row["kind"] != "tour" and not editor.is_office:
@@ -292,8 +337,11 @@ async def _apply_update(user: CurrentUser | None, row: dict[str, Any],
     if errors:
         raise ValidationFailed(errors.items, message=errors.items[0].message)
     if row["status"] in ("cancelled", "finished") and (values or becomes != row["status"]):
-        raise DomainError(code="program_closed", status_code=HTTP_409_CONFLICT, message=_(
-            "A cancelled or finished program cannot be changed."))
+        raise DomainError(
+            code="program_closed",
+            status_code=HTTP_409_CONFLICT,
+            message=_("A cancelled or finished program cannot be changed."),
+        )
 
     now = _now()
     columns = _program_columns(values)
@@ -312,15 +360,18 @@ async def _apply_update(user: CurrentUser | None, row: dict[str, Any],
         if becomes == "published":
             columns["published_at"] = now
     columns["updated_at"] = now
-    query = Program.update(columns).where(Program.id == program_id)
+    query = Program.update(cast(dict[Any, Any], columns)).where(Program.id == program_id)
     if "capacity" in columns:
         # Seats are taken by registration's conditional updates meanwhile: check in the write.
         query = query.where(Program.seats_taken <= columns["capacity"])
     if not await query.returning(Program.id).run():
-        taken = await Program.select(Program.seats_taken).where(
-            Program.id == program_id).first().run()
-        message = _("Capacity cannot be below the %(n)s seats already taken.",
-                    n=taken["seats_taken"] if taken else 0)
+        taken = (
+            await Program.select(Program.seats_taken).where(Program.id == program_id).first().run()
+        )
+        message = _(
+            "Capacity cannot be below the %(n)s seats already taken.",
+            n=taken["seats_taken"] if taken else 0,
+        )
         raise ValidationFailed([FieldError("capacity", message)], message=message)
     if "topics" in values:
         await ProgramTopic.delete().where(ProgramTopic.program == program_id).run()
@@ -338,8 +389,9 @@ async def _apply_update(user: CurrentUser | None, row: dict[str, Any],
     return {"id": program_id, "slug": row["slug"], "status": becomes}
 
 
-def _what_moved(old: Sequence[Mapping[str, Any]],
-                new: Sequence[Mapping[str, Any]]) -> dict[str, bool]:
+def _what_moved(
+    old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
+) -> dict[str, bool]:
     def times(rows: Sequence[Mapping[str, Any]]) -> list[tuple[datetime, datetime]]:
         return sorted((r["starts_at"], r["ends_at"]) for r in rows)
 
@@ -349,8 +401,9 @@ def _what_moved(old: Sequence[Mapping[str, Any]],
     return {"times": times(old) != times(new), "place": places(old) != places(new)}
 
 
-async def _replace_sessions(program_id: int, old: Sequence[Mapping[str, Any]],
-                            new: Sequence[Mapping[str, Any]]) -> None:
+async def _replace_sessions(
+    program_id: int, old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
+) -> None:
     """Keep the rows named by id (check-ins point at them), update them, drop the rest and
     insert the new ones. An id of another program's session counts as a new row."""
     old_ids = {r["id"] for r in old}
@@ -358,17 +411,23 @@ async def _replace_sessions(program_id: int, old: Sequence[Mapping[str, Any]],
     fresh: list[tuple[int, Mapping[str, Any]]] = []
     for position, session in enumerate(new):
         ident = session.get("id")
-        if ident in old_ids and ident not in kept:
+        if isinstance(ident, int) and ident in old_ids and ident not in kept:
             kept.add(ident)
-            await ProgramSession.update({
-                ProgramSession.position: position,
-                ProgramSession.title: session["title"],
-                ProgramSession.starts_at: session["starts_at"],
-                ProgramSession.ends_at: session["ends_at"],
-                ProgramSession.location: session["location"],
-                ProgramSession.day: session["day"],
-                ProgramSession.checkin: session["checkin"],
-            }).where(ProgramSession.id == ident).run()
+            await (
+                ProgramSession.update(
+                    {
+                        ProgramSession.position: position,
+                        ProgramSession.title: session["title"],
+                        ProgramSession.starts_at: session["starts_at"],
+                        ProgramSession.ends_at: session["ends_at"],
+                        ProgramSession.location: session["location"],
+                        ProgramSession.day: session["day"],
+                        ProgramSession.checkin: session["checkin"],
+                    }
+                )
+                .where(ProgramSession.id == ident)
+                .run()
+            )
         else:
             fresh.append((position, session))
     gone = old_ids - kept
@@ -435,13 +494,25 @@ _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def parse_filters(kind: str | None = None, q: str | None = None, topic: str | None = None,
-                  kecamatan: str | None = None, month: str | None = None,
-                  free: str | None = None, page: str | None = None,
-                  ) -> tuple[CatalogFilters, FilterInput]:
+def parse_filters(
+    kind: str | None = None,
+    q: str | None = None,
+    topic: str | None = None,
+    kecamatan: str | None = None,
+    month: str | None = None,
+    free: str | None = None,
+    page: str | None = None,
+) -> tuple[CatalogFilters, FilterInput]:
     """Filters from query text; a bad value is left out and named in `FilterInput.errors`."""
-    raw = FilterInput(kind=kind or "", q=q or "", topic=topic or "", kecamatan=kecamatan or "",
-                      month=month or "", free=free or "", page=page or "")
+    raw = FilterInput(
+        kind=kind or "",
+        q=q or "",
+        topic=topic or "",
+        kecamatan=kecamatan or "",
+        month=month or "",
+        free=free or "",
+        page=page or "",
+    )
     errors = raw.errors
     clean: dict[str, Any] = {}
     if raw.kind.strip():
@@ -452,11 +523,13 @@ def parse_filters(kind: str | None = None, q: str | None = None, topic: str | No
     text = raw.q.strip()
     if text:
         if len(text) > MAX_QUERY:
-            errors["q"] = _("%(field)s: at most %(max)s characters.", field=field_label("q"),
-                            max=MAX_QUERY)
+            errors["q"] = _(
+                "%(field)s: at most %(max)s characters.", field=field_label("q"), max=MAX_QUERY
+            )
         elif _CONTROL.search(text) or not _encodable(text):
-            errors["q"] = _("%(field)s contains characters that are not allowed.",
-                            field=field_label("q"))
+            errors["q"] = _(
+                "%(field)s contains characters that are not allowed.", field=field_label("q")
+            )
         else:
             clean["q"] = text
     topic_text = raw.topic.strip().lower()
@@ -466,7 +539,10 @@ def parse_filters(kind: str | None = None, q: str | None = None, topic: str | No
         else:
             errors["topic"] = _(
                 "Topic “%(topic)s”: use lower-case letters, digits and hyphens, at most "
-                "%(max)s characters.", topic=topic_text[:40], max=40)
+                "%(max)s characters.",
+                topic=topic_text[:40],
+                max=40,
+            )
     if raw.kecamatan.strip():
         wanted = raw.kecamatan.strip().lower()
         match = next((k for k in KECAMATAN if k.lower() == wanted), None)
@@ -490,8 +566,12 @@ def parse_filters(kind: str | None = None, q: str | None = None, topic: str | No
         if number.isdigit() and len(number) <= 6 and 1 <= int(number) <= MAX_PAGE:
             clean["page"] = int(number)
         else:
-            errors["page"] = _("%(field)s must be between %(min)s and %(max)s.",
-                               field=field_label("page"), min=1, max=MAX_PAGE)
+            errors["page"] = _(
+                "%(field)s must be between %(min)s and %(max)s.",
+                field=field_label("page"),
+                min=1,
+                max=MAX_PAGE,
+            )
     return CatalogFilters(**clean), raw
 
 
@@ -534,9 +614,10 @@ def _catalogue_where(filters: CatalogFilters, now: datetime) -> Any:
     if filters.q:
         pattern = _like_pattern(filters.q)
         where &= WhereRaw(
-            "(lower(\"catalog_program\".\"title\") LIKE {} ESCAPE '\\' "
-            "OR lower(\"catalog_program\".\"summary\") LIKE {} ESCAPE '\\')",
-            pattern, pattern,
+            '(lower("catalog_program"."title") LIKE {} ESCAPE \'\\\' '
+            'OR lower("catalog_program"."summary") LIKE {} ESCAPE \'\\\')',
+            pattern,
+            pattern,
         )
     return where
 
@@ -545,11 +626,15 @@ def _topics_column() -> Any:
     """The program's topics as one comma-separated column of the same statement (topics are
     slug-like, so never contain a comma): no second query per page."""
     if db.is_sqlite(Program._meta.db):
-        sql = ('(SELECT group_concat(t."topic", \',\') FROM "catalog_topic" t '
-               'WHERE t."program" = "catalog_program"."id")')
+        sql = (
+            '(SELECT group_concat(t."topic", \',\') FROM "catalog_topic" t '
+            'WHERE t."program" = "catalog_program"."id")'
+        )
     else:
-        sql = ('(SELECT string_agg(t."topic", \',\' ORDER BY t."id") FROM "catalog_topic" t '
-               'WHERE t."program" = "catalog_program"."id")')
+        sql = (
+            '(SELECT string_agg(t."topic", \',\' ORDER BY t."id") FROM "catalog_topic" t '
+            'WHERE t."program" = "catalog_program"."id")'
+        )
     return QueryString(sql).as_alias("topics_csv")
 
 
@@ -570,15 +655,22 @@ def _shape(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-async def list_published(filters: CatalogFilters, *, per_page: int = PER_PAGE_API,
-                         now: datetime | None = None) -> dict[str, Any]:
+async def list_published(
+    filters: CatalogFilters, *, per_page: int = PER_PAGE_API, now: datetime | None = None
+) -> dict[str, Any]:
     """Published programs not yet over, soonest first, in ONE statement whatever their number:
     the page with organiser names, topics and the total (a window count)."""
     now = now or _now()
     where = _catalogue_where(filters, now)
-    rows = await _listing(QueryString("COUNT(*) OVER ()").as_alias("total_count")).where(
-        where).order_by(Program.first_starts_at).order_by(Program.id).limit(per_page).offset(
-        (filters.page - 1) * per_page).run()
+    rows = (
+        await _listing(QueryString("COUNT(*) OVER ()").as_alias("total_count"))
+        .where(where)
+        .order_by(Program.first_starts_at)
+        .order_by(Program.id)
+        .limit(per_page)
+        .offset((filters.page - 1) * per_page)
+        .run()
+    )
     if rows:
         total = int(rows[0]["total_count"])
     elif filters.page > 1:  # past the last page: the window count has no row to ride on
@@ -590,8 +682,9 @@ async def list_published(filters: CatalogFilters, *, per_page: int = PER_PAGE_AP
     return {"items": _shape(rows), "total": total, "page": filters.page, "per_page": per_page}
 
 
-async def list_upcoming_by_kind(limit: int = 4, *,
-                                now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+async def list_upcoming_by_kind(
+    limit: int = 4, *, now: datetime | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """The home page: the next `limit` published programs of each kind, in one statement (the
     first of each kind picked by a window ranking)."""
     now = now or _now()
@@ -599,11 +692,17 @@ async def list_upcoming_by_kind(limit: int = 4, *,
         '"catalog_program"."id" IN (SELECT r.id FROM (SELECT p."id" AS id, ROW_NUMBER() OVER ('
         'PARTITION BY p."kind" ORDER BY p."first_starts_at", p."id") AS rank '
         'FROM "catalog_program" p WHERE p."status" = \'published\' AND p."last_ends_at" >= {}'
-        ') r WHERE r.rank <= {})',
-        now, limit,
+        ") r WHERE r.rank <= {})",
+        now,
+        limit,
     )
-    rows = await _listing().where(_catalogue_where(CatalogFilters(), now) & ranked).order_by(
-        Program.first_starts_at).order_by(Program.id).run()
+    rows = (
+        await _listing()
+        .where(_catalogue_where(CatalogFilters(), now) & ranked)
+        .order_by(Program.first_starts_at)
+        .order_by(Program.id)
+        .run()
+    )
     found: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     for row in _shape(rows):
         found.setdefault(row["kind"], []).append(row)
@@ -617,13 +716,16 @@ async def list_managed(user: CurrentUser, *, limit: int = 200) -> list[dict[str,
     query = _listing()
     if not user.is_office:
         query = query.where(Program.organiser == user.id)
-    rows = await query.order_by(Program.first_starts_at, ascending=False).order_by(
-        Program.id, ascending=False).limit(limit).run()
+    rows = (
+        await query.order_by(Program.first_starts_at, ascending=False)
+        .order_by(Program.id, ascending=False)
+        .limit(limit)
+        .run()
+    )
     return _shape(rows)
 
 
-_SESSION_FIELDS = ("id", "position", "title", "starts_at", "ends_at", "location", "day",
-                   "checkin")
+_SESSION_FIELDS = ("id", "position", "title", "starts_at", "ends_at", "location", "day", "checkin")
 
 
 def _sessions_column() -> Any:
@@ -643,25 +745,31 @@ def _parse_sessions(raw: Any) -> list[dict[str, Any]]:
     for item in items:
         if not item or item.get("id") is None:  # PostgreSQL's json_agg of no rows
             continue
-        sessions.append({
-            **item,
-            "starts_at": datetime.fromisoformat(item["starts_at"]).astimezone(UTC),
-            "ends_at": datetime.fromisoformat(item["ends_at"]).astimezone(UTC),
-            "checkin": bool(item["checkin"]),
-        })
+        sessions.append(
+            {
+                **item,
+                "starts_at": datetime.fromisoformat(item["starts_at"]).astimezone(UTC),
+                "ends_at": datetime.fromisoformat(item["ends_at"]).astimezone(UTC),
+                "checkin": bool(item["checkin"]),
+            }
+        )
     sessions.sort(key=lambda s: (s["position"], s["starts_at"]))
     return sessions
 
 
-async def get_program_detail(slug: str, user: CurrentUser | None = None
-                             ) -> dict[str, Any] | None:
+async def get_program_detail(slug: str, user: CurrentUser | None = None) -> dict[str, Any] | None:
     """One program with its sessions (or itinerary stops), topics and seats left, in one
     statement; None when it does not exist or is a draft `user` may not manage."""
     if not is_slug(slug):
         return None
-    row = await Program.select(*Program.all_columns(), Program.organiser.name,
-                               _topics_column(), _sessions_column()).where(
-        Program.slug == slug).first().run()
+    row = (
+        await Program.select(
+            *Program.all_columns(), Program.organiser.name, _topics_column(), _sessions_column()
+        )
+        .where(Program.slug == slug)
+        .first()
+        .run()
+    )
     if row is None or (row["status"] == "draft" and not may_manage(user, row)):
         return None
     (detail,) = _shape([row])

@@ -131,8 +131,16 @@ def _encodable(value: str) -> bool:
     return True
 
 
-def clean_text(errors: Errors, name: str, label: str, value: Any, *, max_len: int,
-               required: bool = False, multiline: bool = False) -> str:
+def clean_text(
+    errors: Errors,
+    name: str,
+    label: str,
+    value: Any,
+    *,
+    max_len: int,
+    required: bool = False,
+    multiline: bool = False,
+) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -150,8 +158,16 @@ def clean_text(errors: Errors, name: str, label: str, value: Any, *, max_len: in
     return value
 
 
-def clean_int(errors: Errors, name: str, label: str, value: Any, *, bounds: tuple[int, int],
-              required: bool = False, rupiah: bool = False) -> int | None:
+def clean_int(
+    errors: Errors,
+    name: str,
+    label: str,
+    value: Any,
+    *,
+    bounds: tuple[int, int],
+    required: bool = False,
+    rupiah: bool = False,
+) -> int | None:
     if isinstance(value, str):
         value = value.strip()
         if value == "":
@@ -178,8 +194,15 @@ def clean_int(errors: Errors, name: str, label: str, value: Any, *, bounds: tupl
     low, high = bounds
     if not low <= number <= high:
         shown_low, shown_high = _thousands(low), _thousands(high)
-        errors.add(name, _("%(field)s must be between %(min)s and %(max)s.", field=label,
-                           min=shown_low, max=shown_high))
+        errors.add(
+            name,
+            _(
+                "%(field)s must be between %(min)s and %(max)s.",
+                field=label,
+                min=shown_low,
+                max=shown_high,
+            ),
+        )
         return None
     return number
 
@@ -188,8 +211,9 @@ def _thousands(number: int) -> str:
     return f"{number:,}".replace(",", ".")  # 100.000 as Indonesians write it
 
 
-def clean_float(errors: Errors, name: str, label: str, value: Any, *,
-                bounds: tuple[float, float]) -> float | None:
+def clean_float(
+    errors: Errors, name: str, label: str, value: Any, *, bounds: tuple[float, float]
+) -> float | None:
     if isinstance(value, str):
         value = value.strip().replace(",", ".")
         if value == "":
@@ -208,8 +232,10 @@ def clean_float(errors: Errors, name: str, label: str, value: Any, *,
         return None
     low, high = bounds
     if not low <= value <= high:
-        errors.add(name, _("%(field)s must be between %(min)s and %(max)s.", field=label,
-                           min=low, max=high))
+        errors.add(
+            name,
+            _("%(field)s must be between %(min)s and %(max)s.", field=label, min=low, max=high),
+        )
         return None
     return float(value)
 
@@ -248,8 +274,9 @@ def parse_datetime_value(value: Any) -> datetime | None:
     return parsed.replace(microsecond=0)
 
 
-def clean_datetime(errors: Errors, name: str, label: str, value: Any, *,
-                   required: bool = False) -> datetime | None:
+def clean_datetime(
+    errors: Errors, name: str, label: str, value: Any, *, required: bool = False
+) -> datetime | None:
     if isinstance(value, str) and not value.strip():
         value = None
     if value is None:
@@ -258,9 +285,14 @@ def clean_datetime(errors: Errors, name: str, label: str, value: Any, *,
         return None
     parsed = parse_datetime_value(value)
     if parsed is None:
-        errors.add(name, _(
-            "%(field)s must be a date and time such as 2026-12-01T09:00, between the years "
-            "2000 and 2100.", field=label))
+        errors.add(
+            name,
+            _(
+                "%(field)s must be a date and time such as 2026-12-01T09:00, between the years "
+                "2000 and 2100.",
+                field=label,
+            ),
+        )
     return parsed
 
 
@@ -282,9 +314,15 @@ def clean_topics(errors: Errors, value: Any) -> list[str]:
         if not topic:
             continue
         if len(topic) > MAX_TOPIC or not TOPIC_RE.match(topic):
-            errors.add("topics", _(
-                "Topic “%(topic)s”: use lower-case letters, digits and hyphens, at most "
-                "%(max)s characters.", topic=topic[:MAX_TOPIC], max=MAX_TOPIC))
+            errors.add(
+                "topics",
+                _(
+                    "Topic “%(topic)s”: use lower-case letters, digits and hyphens, at most "
+                    "%(max)s characters.",
+                    topic=topic[:MAX_TOPIC],
+                    max=MAX_TOPIC,
+                ),
+            )
             return []
         if topic not in topics:
             topics.append(topic)
@@ -330,35 +368,75 @@ def clean_sessions(errors: Errors, value: Any, *, kind: str | None) -> list[dict
     sessions: list[dict[str, Any]] = []
     for index, raw in enumerate(value):
         if not isinstance(raw, Mapping):
-            errors.add(f"sessions[{index}]", _("%(field)s must be a list.",
-                                               field=field_label("sessions")))
+            errors.add(
+                f"sessions[{index}]", _("%(field)s must be a list.", field=field_label("sessions"))
+            )
             continue
         prefix = f"sessions[{index}]"
-        title = clean_text(errors, f"{prefix}.title", session_label(index, "title"),
-                           raw.get("title"), max_len=MAX_TITLE)
-        location = clean_text(errors, f"{prefix}.location", session_label(index, "location"),
-                              raw.get("location"), max_len=MAX_LOCATION)
-        starts = clean_datetime(errors, f"{prefix}.starts_at", session_label(index, "starts_at"),
-                                raw.get("starts_at"), required=True)
-        ends = clean_datetime(errors, f"{prefix}.ends_at", session_label(index, "ends_at"),
-                              raw.get("ends_at"), required=True)
-        day = clean_int(errors, f"{prefix}.day", session_label(index, "day"), raw.get("day"),
-                        bounds=(1, MAX_DAY))
-        checkin = clean_bool(errors, f"{prefix}.checkin", session_label(index, "checkin"),
-                             raw.get("checkin"))
+        title = clean_text(
+            errors,
+            f"{prefix}.title",
+            session_label(index, "title"),
+            raw.get("title"),
+            max_len=MAX_TITLE,
+        )
+        location = clean_text(
+            errors,
+            f"{prefix}.location",
+            session_label(index, "location"),
+            raw.get("location"),
+            max_len=MAX_LOCATION,
+        )
+        starts = clean_datetime(
+            errors,
+            f"{prefix}.starts_at",
+            session_label(index, "starts_at"),
+            raw.get("starts_at"),
+            required=True,
+        )
+        ends = clean_datetime(
+            errors,
+            f"{prefix}.ends_at",
+            session_label(index, "ends_at"),
+            raw.get("ends_at"),
+            required=True,
+        )
+        day = clean_int(
+            errors,
+            f"{prefix}.day",
+            session_label(index, "day"),
+            raw.get("day"),
+            bounds=(1, MAX_DAY),
+        )
+        checkin = clean_bool(
+            errors, f"{prefix}.checkin", session_label(index, "checkin"), raw.get("checkin")
+        )
         ident = raw.get("id")
         if isinstance(ident, str):
             ident = int(ident) if ident.strip().isdigit() and len(ident) < 12 else None
         if isinstance(ident, bool) or not isinstance(ident, int):
             ident = None
         if starts and ends and ends <= starts:
-            errors.add(f"{prefix}.ends_at",
-                       _("Session %(n)s: the end must be after the start.", n=index + 1))
+            errors.add(
+                f"{prefix}.ends_at",
+                _("Session %(n)s: the end must be after the start.", n=index + 1),
+            )
         elif starts and ends and ends - starts > timedelta(days=MAX_DAY):
-            errors.add(f"{prefix}.ends_at",
-                       _("Session %(n)s: at most %(days)s days long.", n=index + 1, days=MAX_DAY))
-        sessions.append({"id": ident, "title": title, "location": location, "starts_at": starts,
-                         "ends_at": ends, "day": day, "checkin": checkin})
+            errors.add(
+                f"{prefix}.ends_at",
+                _("Session %(n)s: at most %(days)s days long.", n=index + 1, days=MAX_DAY),
+            )
+        sessions.append(
+            {
+                "id": ident,
+                "title": title,
+                "location": location,
+                "starts_at": starts,
+                "ends_at": ends,
+                "day": day,
+                "checkin": checkin,
+            }
+        )
     if errors:
         return sessions
     sessions.sort(key=lambda s: s["starts_at"])
@@ -390,38 +468,73 @@ def clean_program(raw: Mapping[str, Any], *, partial: bool) -> tuple[dict[str, A
     if present("kind"):
         values["kind"] = clean_kind(errors, raw.get("kind"))
     if present("title"):
-        values["title"] = clean_text(errors, "title", field_label("title"), raw.get("title"),
-                                     max_len=MAX_TITLE, required=True)
+        values["title"] = clean_text(
+            errors,
+            "title",
+            field_label("title"),
+            raw.get("title"),
+            max_len=MAX_TITLE,
+            required=True,
+        )
     if present("summary"):
-        values["summary"] = clean_text(errors, "summary", field_label("summary"),
-                                       raw.get("summary"), max_len=MAX_SUMMARY)
+        values["summary"] = clean_text(
+            errors, "summary", field_label("summary"), raw.get("summary"), max_len=MAX_SUMMARY
+        )
     if present("description"):
-        values["description"] = clean_text(errors, "description", field_label("description"),
-                                           raw.get("description"), max_len=MAX_DESCRIPTION,
-                                           multiline=True)
+        values["description"] = clean_text(
+            errors,
+            "description",
+            field_label("description"),
+            raw.get("description"),
+            max_len=MAX_DESCRIPTION,
+            multiline=True,
+        )
     if present("topics"):
         values["topics"] = clean_topics(errors, raw.get("topics"))
     if present("venue"):
-        values["venue"] = clean_text(errors, "venue", field_label("venue"), raw.get("venue"),
-                                     max_len=MAX_VENUE)
+        values["venue"] = clean_text(
+            errors, "venue", field_label("venue"), raw.get("venue"), max_len=MAX_VENUE
+        )
     if present("kecamatan"):
         values["kecamatan"] = clean_kecamatan(errors, raw.get("kecamatan"))
     if present("latitude"):
-        values["latitude"] = clean_float(errors, "latitude", field_label("latitude"),
-                                         raw.get("latitude"), bounds=(-90.0, 90.0))
+        values["latitude"] = clean_float(
+            errors, "latitude", field_label("latitude"), raw.get("latitude"), bounds=(-90.0, 90.0)
+        )
     if present("longitude"):
-        values["longitude"] = clean_float(errors, "longitude", field_label("longitude"),
-                                          raw.get("longitude"), bounds=(-180.0, 180.0))
+        values["longitude"] = clean_float(
+            errors,
+            "longitude",
+            field_label("longitude"),
+            raw.get("longitude"),
+            bounds=(-180.0, 180.0),
+        )
     if present("capacity"):
-        values["capacity"] = clean_int(errors, "capacity", field_label("capacity"),
-                                       raw.get("capacity"), bounds=CAPACITY_RANGE, required=True)
+        values["capacity"] = clean_int(
+            errors,
+            "capacity",
+            field_label("capacity"),
+            raw.get("capacity"),
+            bounds=CAPACITY_RANGE,
+            required=True,
+        )
     if present("waitlist_limit"):
-        values["waitlist_limit"] = clean_int(errors, "waitlist_limit",
-                                             field_label("waitlist_limit"),
-                                             raw.get("waitlist_limit"), bounds=WAITLIST_RANGE)
+        values["waitlist_limit"] = clean_int(
+            errors,
+            "waitlist_limit",
+            field_label("waitlist_limit"),
+            raw.get("waitlist_limit"),
+            bounds=WAITLIST_RANGE,
+        )
     if present("price_idr"):
-        price = clean_int(errors, "price_idr", field_label("price_idr"), raw.get("price_idr"),
-                          bounds=PRICE_RANGE, rupiah=True)
+        price = clean_int(
+            errors,
+            "price_idr",
+            field_label("price_idr"),
+            raw.get("price_idr"),
+            bounds=PRICE_RANGE,
+            rupiah=True,
+        )
         values["price_idr"] = price or 0
     for name, default in (("age_min", 16), ("age_max", 30)):
         if present(name):
@@ -439,14 +552,21 @@ def clean_program(raw: Mapping[str, Any], *, partial: bool) -> tuple[dict[str, A
 def check_program(merged: Mapping[str, Any], errors: Errors) -> None:
     """Rules across fields, on the program as it would be after the change."""
     age_min, age_max = merged.get("age_min"), merged.get("age_max")
-    if (isinstance(age_min, int) and isinstance(age_max, int) and age_min > age_max
-            and not errors.has("age_min") and not errors.has("age_max")):
+    if (
+        isinstance(age_min, int)
+        and isinstance(age_max, int)
+        and age_min > age_max
+        and not errors.has("age_min")
+        and not errors.has("age_max")
+    ):
         errors.add("age_max", _("The minimum age may not be above the maximum age."))
     lat, lon = merged.get("latitude"), merged.get("longitude")
     one_missing = (lat is None) != (lon is None)
     if one_missing and not errors.has("latitude") and not errors.has("longitude"):
-        errors.add("longitude" if lon is None else "latitude",
-                   _("Give both latitude and longitude, or neither."))
+        errors.add(
+            "longitude" if lon is None else "latitude",
+            _("Give both latitude and longitude, or neither."),
+        )
     opens, closes = merged.get("registration_opens_at"), merged.get("registration_closes_at")
     if opens and closes and opens >= closes:
         errors.add("registration_closes_at", _("Registration must open before it closes."))
@@ -454,8 +574,10 @@ def check_program(merged: Mapping[str, Any], errors: Errors) -> None:
     if sessions and not any(errors.has(f"sessions[{i}].ends_at") for i in range(len(sessions))):
         last_end = max(s["ends_at"] for s in sessions if s["ends_at"])
         if closes and closes > last_end:
-            errors.add("registration_closes_at",
-                       _("Registration must close before the program ends."))
+            errors.add(
+                "registration_closes_at", _("Registration must close before the program ends.")
+            )
         elif opens and opens >= last_end:
-            errors.add("registration_opens_at",
-                       _("Registration must open before the program ends."))
+            errors.add(
+                "registration_opens_at", _("Registration must open before the program ends.")
+            )

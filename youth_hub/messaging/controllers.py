@@ -109,8 +109,12 @@ class OutboxController(Controller):
         }
         if errors:
             return page_or_fragment(
-                request, "messaging/outbox.html", "messaging/_outbox_list.html", context,
-                status_code=422, private=True,
+                request,
+                "messaging/outbox.html",
+                "messaging/_outbox_list.html",
+                context,
+                status_code=422,
+                private=True,
             )
         rows, counts = await list_outbox(
             user,
@@ -121,8 +125,11 @@ class OutboxController(Controller):
         )
         context.update(rows=rows[:PER_PAGE], counts=counts, has_next=len(rows) > PER_PAGE)
         await record_audit(
-            user, "outbox.list", f"state={state or 'all'} kind={kind or 'all'}",
-            {"page": page_number, "shown": len(context["rows"])}, ip=_client_ip(request),
+            user,
+            "outbox.list",
+            f"state={state or 'all'} kind={kind or 'all'}",
+            {"page": page_number, "shown": len(context["rows"])},
+            ip=_client_ip(request),
         )
         return page_or_fragment(
             request, "messaging/outbox.html", "messaging/_outbox_list.html", context, private=True
@@ -137,15 +144,23 @@ class OutboxController(Controller):
         settings = request.app.state.settings
         preview = await preview_message(row, settings)
         await record_audit(
-            user, "outbox.view", f"outbox:{message_id}",
-            {"kind": row["kind"], "to": row["to_email"]}, ip=_client_ip(request),
+            user,
+            "outbox.view",
+            f"outbox:{message_id}",
+            {"kind": row["kind"], "to": row["to_email"]},
+            ip=_client_ip(request),
         )
         return page_or_fragment(
             request,
             "messaging/message.html",
             "messaging/_message.html",
-            {"row": row, "preview": preview, "states": state_labels(), "kinds": kind_labels(),
-             "smtp_configured": bool(settings.smtp_url)},
+            {
+                "row": row,
+                "preview": preview,
+                "states": state_labels(),
+                "kinds": kind_labels(),
+                "smtp_configured": bool(settings.smtp_url),
+            },
             private=True,
         )
 

@@ -142,16 +142,20 @@ async def drop_unconfirmed_reminders() -> None:
 async def drop_reminders(ticket_code: str) -> None:
     """For the registration domain, in its cancel transaction: the seat's pending reminders
     will not go out (the planning sweep would drop them too, a tick later)."""
-    await OutboxMessage.update(
-        {
-            OutboxMessage.state: "dropped",
-            OutboxMessage.last_error: "dropped: the registration was cancelled",
-        }
-    ).where(
-        (OutboxMessage.ticket_code == ticket_code)
-        & (OutboxMessage.kind == "reminder")
-        & (OutboxMessage.state == "pending")
-    ).run()
+    await (
+        OutboxMessage.update(
+            {
+                OutboxMessage.state: "dropped",
+                OutboxMessage.last_error: "dropped: the registration was cancelled",
+            }
+        )
+        .where(
+            (OutboxMessage.ticket_code == ticket_code)
+            & (OutboxMessage.kind == "reminder")
+            & (OutboxMessage.state == "pending")
+        )
+        .run()
+    )
 
 
 def _aware(value: Any) -> datetime:
@@ -162,20 +166,36 @@ def _aware(value: Any) -> datetime:
 
 
 async def _program(program_id: int) -> dict[str, Any] | None:
-    row: dict[str, Any] | None = await Program.select(
-        Program.id, Program.title, Program.status, Program.first_starts_at,
-        Program.reminder_offsets, Program.venue,
-    ).where(Program.id == program_id).first().run()
+    row: dict[str, Any] | None = (
+        await Program.select(
+            Program.id,
+            Program.title,
+            Program.status,
+            Program.first_starts_at,
+            Program.reminder_offsets,
+            Program.venue,
+        )
+        .where(Program.id == program_id)
+        .first()
+        .run()
+    )
     return row
 
 
 async def _registrations(program_id: int, statuses: Sequence[str]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await Registration.select(
-        Registration.id, Registration.code, Registration.status, Registration.full_name,
-        Registration.email, Registration.language,
-    ).where(
-        (Registration.program == program_id) & Registration.status.is_in(list(statuses))
-    ).order_by(Registration.id).run()
+    rows: list[dict[str, Any]] = (
+        await Registration.select(
+            Registration.id,
+            Registration.code,
+            Registration.status,
+            Registration.full_name,
+            Registration.email,
+            Registration.language,
+        )
+        .where((Registration.program == program_id) & Registration.status.is_in(list(statuses)))
+        .order_by(Registration.id)
+        .run()
+    )
     return rows
 
 
@@ -195,13 +215,17 @@ async def replan_program(
         await _replan_reminders(program, settings, now)
     live = await _registrations(program_id, LIVE_STATUSES)
     # An older notice not yet sent would tell the same story: the newest one replaces it.
-    await OutboxMessage.update(
-        {OutboxMessage.state: "dropped", OutboxMessage.last_error: "replaced by a newer notice"}
-    ).where(
-        (OutboxMessage.program == program_id)
-        & (OutboxMessage.kind == "changed")
-        & (OutboxMessage.state == "pending")
-    ).run()
+    await (
+        OutboxMessage.update(
+            {OutboxMessage.state: "dropped", OutboxMessage.last_error: "replaced by a newer notice"}
+        )
+        .where(
+            (OutboxMessage.program == program_id)
+            & (OutboxMessage.kind == "changed")
+            & (OutboxMessage.state == "pending")
+        )
+        .run()
+    )
     context: dict[str, Any] = {"times": moved, "place": relocated}
     for key in ("old_starts_at", "old_venue"):
         if changes.get(key):
@@ -221,20 +245,21 @@ async def replan_program(
         )
 
 
-async def _replan_reminders(
-    program: Mapping[str, Any], settings: Settings, now: datetime
-) -> None:
+async def _replan_reminders(program: Mapping[str, Any], settings: Settings, now: datetime) -> None:
     starts_at = program.get("first_starts_at")
     confirmed = await _registrations(program["id"], ("confirmed",))
     if starts_at is None or not confirmed:
         return
     offsets = reminder_offsets(program.get("reminder_offsets"), settings)
     plan = dict(reminder_plan(starts_at, offsets, now))
-    existing = await OutboxMessage.select(
-        OutboxMessage.id, OutboxMessage.ticket_code, OutboxMessage.state, OutboxMessage.context
-    ).where(
-        (OutboxMessage.program == program["id"]) & (OutboxMessage.kind == "reminder")
-    ).output(load_json=True).run()
+    existing = (
+        await OutboxMessage.select(
+            OutboxMessage.id, OutboxMessage.ticket_code, OutboxMessage.state, OutboxMessage.context
+        )
+        .where((OutboxMessage.program == program["id"]) & (OutboxMessage.kind == "reminder"))
+        .output(load_json=True)
+        .run()
+    )
     by_code: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
     for row in existing:
         offset = (row["context"] or {}).get("offset")
@@ -247,18 +272,29 @@ async def _replan_reminders(
                 continue  # sent, failed or being sent: history, not plans
             due = plan.get(offset)
             if due is not None:
-                await OutboxMessage.update(
-                    {OutboxMessage.state: "pending", OutboxMessage.due_at: due,
-                     OutboxMessage.last_error: ""}
-                ).where(
-                    (OutboxMessage.id == row["id"])
-                    & OutboxMessage.state.is_in(["pending", "dropped"])
-                ).run()
+                await (
+                    OutboxMessage.update(
+                        {
+                            OutboxMessage.state: "pending",
+                            OutboxMessage.due_at: due,
+                            OutboxMessage.last_error: "",
+                        }
+                    )
+                    .where(
+                        (OutboxMessage.id == row["id"])
+                        & OutboxMessage.state.is_in(["pending", "dropped"])
+                    )
+                    .run()
+                )
             elif row["state"] == "pending":
                 note = PASSED_NOTE if offset in plan else "dropped: no longer a reminder offset"
-                await OutboxMessage.update(
-                    {OutboxMessage.state: "dropped", OutboxMessage.last_error: note}
-                ).where((OutboxMessage.id == row["id"]) & (OutboxMessage.state == "pending")).run()
+                await (
+                    OutboxMessage.update(
+                        {OutboxMessage.state: "dropped", OutboxMessage.last_error: note}
+                    )
+                    .where((OutboxMessage.id == row["id"]) & (OutboxMessage.state == "pending"))
+                    .run()
+                )
         missing = [o for o in offsets if o not in rows]
         if missing:
             program_for_plan = dict(program)
@@ -297,13 +333,17 @@ async def cancel_program_messages(
     """A program was cancelled: its pending reminders and notices are dropped and every live
     registrant gets one `program_cancelled`."""
     now = now or datetime.now(UTC)
-    await OutboxMessage.update(
-        {OutboxMessage.state: "dropped", OutboxMessage.last_error: "dropped: program cancelled"}
-    ).where(
-        (OutboxMessage.program == program_id)
-        & OutboxMessage.kind.is_in(["reminder", "changed"])
-        & (OutboxMessage.state == "pending")
-    ).run()
+    await (
+        OutboxMessage.update(
+            {OutboxMessage.state: "dropped", OutboxMessage.last_error: "dropped: program cancelled"}
+        )
+        .where(
+            (OutboxMessage.program == program_id)
+            & OutboxMessage.kind.is_in(["reminder", "changed"])
+            & (OutboxMessage.state == "pending")
+        )
+        .run()
+    )
     for registration in await _registrations(program_id, LIVE_STATUSES):
         await enqueue_message(
             kind="program_cancelled",
@@ -349,17 +389,19 @@ async def plan_digests(settings: Settings, now: datetime | None = None) -> int:
     for row in rows:
         programs = by_organiser[row["organiser"]]
         entry = programs.setdefault(
-            row["program_id"], {"title": row["title"], "count": 0, "confirmed": 0,
-                                "waitlisted": 0, "names": []}
+            row["program_id"],
+            {"title": row["title"], "count": 0, "confirmed": 0, "waitlisted": 0, "names": []},
         )
         entry["count"] += 1
         if row["status"] in ("confirmed", "waitlisted"):
             entry[row["status"]] += 1
         if len(entry["names"]) < DIGEST_NAMES_PER_PROGRAM:
             entry["names"].append({"name": row["full_name"], "status": row["status"]})
-    users = await StaffUser.select(
-        StaffUser.id, StaffUser.email, StaffUser.name, StaffUser.language
-    ).where(StaffUser.id.is_in(list(by_organiser)) & StaffUser.active.eq(True)).run()
+    users = (
+        await StaffUser.select(StaffUser.id, StaffUser.email, StaffUser.name, StaffUser.language)
+        .where(StaffUser.id.is_in(list(by_organiser)) & StaffUser.active.eq(True))
+        .run()
+    )
     added = 0
     for user in users:
         summary = list(by_organiser[user["id"]].values())

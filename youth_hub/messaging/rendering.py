@@ -90,39 +90,46 @@ async def load_message_data(rows: Iterable[Mapping[str, Any]]) -> MessageData:
     data = MessageData()
     codes = sorted({r["ticket_code"] for r in rows if r.get("ticket_code")})
     for chunk in _chunks(codes):
-        found = await Registration.select(
-            Registration.id,
-            Registration.code,
-            Registration.program,
-            Registration.status,
-            Registration.waitlist_seq,
-            Registration.full_name,
-            Registration.first_name,
-            Registration.language,
-            Registration.promoted_at,
-        ).where(Registration.code.is_in(list(chunk))).run()
+        found = (
+            await Registration.select(
+                Registration.id,
+                Registration.code,
+                Registration.program,
+                Registration.status,
+                Registration.waitlist_seq,
+                Registration.full_name,
+                Registration.first_name,
+                Registration.language,
+                Registration.promoted_at,
+            )
+            .where(Registration.code.is_in(list(chunk)))
+            .run()
+        )
         data.registrations.update({r["code"]: r for r in found})
     program_ids = sorted(
         {r["program"] for r in rows if r.get("program") is not None}
         | {r["program"] for r in data.registrations.values()}
     )
     for chunk in _chunks(program_ids):
-        for program in await Program.select(*_PROGRAM_COLUMNS).where(
-            Program.id.is_in(list(chunk))
-        ).run():
+        for program in (
+            await Program.select(*_PROGRAM_COLUMNS).where(Program.id.is_in(list(chunk))).run()
+        ):
             program["sessions"] = []
             data.programs[program["id"]] = program
-        sessions = await ProgramSession.select(
-            ProgramSession.program,
-            ProgramSession.position,
-            ProgramSession.title,
-            ProgramSession.starts_at,
-            ProgramSession.ends_at,
-            ProgramSession.location,
-            ProgramSession.day,
-        ).where(ProgramSession.program.is_in(list(chunk))).order_by(
-            ProgramSession.starts_at
-        ).run()
+        sessions = (
+            await ProgramSession.select(
+                ProgramSession.program,
+                ProgramSession.position,
+                ProgramSession.title,
+                ProgramSession.starts_at,
+                ProgramSession.ends_at,
+                ProgramSession.location,
+                ProgramSession.day,
+            )
+            .where(ProgramSession.program.is_in(list(chunk)))
+            .order_by(ProgramSession.starts_at)
+            .run()
+        )
         for session in sessions:
             data.programs[session["program"]]["sessions"].append(session)
     return data
@@ -133,11 +140,15 @@ async def waitlist_position(registration: Mapping[str, Any]) -> int | None:
     seq = registration.get("waitlist_seq")
     if registration.get("status") != "waitlisted" or seq is None:
         return None
-    ahead: int = await Registration.count().where(
-        (Registration.program == registration["program"])
-        & (Registration.status == "waitlisted")
-        & (Registration.waitlist_seq <= seq)
-    ).run()
+    ahead: int = (
+        await Registration.count()
+        .where(
+            (Registration.program == registration["program"])
+            & (Registration.status == "waitlisted")
+            & (Registration.waitlist_seq <= seq)
+        )
+        .run()
+    )
     return ahead
 
 
@@ -153,18 +164,19 @@ def _formatted(kind: str, value: Any, style: str, language: str, timezone: str) 
 # Babel takes most of a render; the same few session times recur in every message of a
 # program, so each is formatted once per language and time zone.
 def _format_datetime(value: datetime | None, style: str = "medium") -> str:
-    return _formatted("datetime", value, style, i18n.current_language(),
-                      str(formats.display_timezone()))
+    return _formatted(
+        "datetime", value, style, i18n.current_language(), str(formats.display_timezone())
+    )
 
 
 def _format_date(value: Any, style: str = "long") -> str:
-    return _formatted("date", value, style, i18n.current_language(),
-                      str(formats.display_timezone()))
+    return _formatted(
+        "date", value, style, i18n.current_language(), str(formats.display_timezone())
+    )
 
 
 def _format_time(value: datetime | None) -> str:
-    return _formatted("time", value, "", i18n.current_language(),
-                      str(formats.display_timezone()))
+    return _formatted("time", value, "", i18n.current_language(), str(formats.display_timezone()))
 
 
 @cache
@@ -282,8 +294,17 @@ def template_context(
 # Kinds whose text differs between the registrants of a program only by their name and ticket
 # code: rendered once per program (and language...) with markers, then the two written in.
 _SHARED_KINDS = frozenset(
-    {"confirmation", "waitlisted", "promoted", "cancelled", "reminder", "changed",
-     "program_cancelled", "certificate", "feedback"}
+    {
+        "confirmation",
+        "waitlisted",
+        "promoted",
+        "cancelled",
+        "reminder",
+        "changed",
+        "program_cancelled",
+        "certificate",
+        "feedback",
+    }
 )
 _NAME_MARK = "\x00yh-name\x00"
 _CODE_MARK = "\x00yh-code\x00"
@@ -307,12 +328,22 @@ def render_message(
     name = (row.get("to_name") or registration.get("full_name") or "").replace("\x00", "")
     code = code.replace("\x00", "")
     resolved = position if position is not None else extra.get("waitlist_position")
-    key = (row["kind"], row.get("language"), program["id"], bool(name), resolved,
-           json.dumps(extra, sort_keys=True, default=str))
+    key = (
+        row["kind"],
+        row.get("language"),
+        program["id"],
+        bool(name),
+        resolved,
+        json.dumps(extra, sort_keys=True, default=str),
+    )
     shared = data.renders.get(key)
     if shared is None:
-        marked = {**row, "to_name": _NAME_MARK if name else "", "ticket_code": _CODE_MARK,
-                  "program": program["id"]}
+        marked = {
+            **row,
+            "to_name": _NAME_MARK if name else "",
+            "ticket_code": _CODE_MARK,
+            "program": program["id"],
+        }
         shared = _render(marked, data, settings, resolved)
         data.renders[key] = shared
     html_code, html_name = str(escape(code)), str(escape(name))
@@ -370,8 +401,9 @@ def build_email(
             ("From", mime.mailbox(one_line(sender_name, 120), sender)),
             ("To", mime.mailbox(one_line(row.get("to_name") or "", 120), row["to_email"])),
         ]
-        return mime.compose([headers[0], *addresses, *headers[1:]], rendered.text,
-                            rendered.html, attachments)
+        return mime.compose(
+            [headers[0], *addresses, *headers[1:]], rendered.text, rendered.html, attachments
+        )
     except mime.MimeError as exc:
         raise RenderError(str(exc)) from exc
 
@@ -412,8 +444,7 @@ def ics_for(row: Mapping[str, Any], data: MessageData, settings: Settings) -> st
     key = (program["id"], status, language, changed_at)
     template = data.calendars.get(key)
     if template is None:
-        template = _unfolded_ics(program, status, language, changed_at, settings,
-                                 _CODE_MARKER)
+        template = _unfolded_ics(program, status, language, changed_at, settings, _CODE_MARKER)
         data.calendars[key] = template
     if _CODE_MARKER in template and _CODE_MARKER not in code:
         unfolded = template.replace(_CODE_MARKER, code)
@@ -422,8 +453,14 @@ def ics_for(row: Mapping[str, Any], data: MessageData, settings: Settings) -> st
     return "\r\n".join(_fold(line) for line in unfolded.split("\r\n"))
 
 
-def _unfolded_ics(program: Mapping[str, Any], status: str, language: str, changed_at: Any,
-                  settings: Settings, code: str) -> str:
+def _unfolded_ics(
+    program: Mapping[str, Any],
+    status: str,
+    language: str,
+    changed_at: Any,
+    settings: Settings,
+    code: str,
+) -> str:
     from youth_hub.tickets import program_ics
 
     built = program_ics(

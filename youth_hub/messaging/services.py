@@ -289,22 +289,30 @@ class _SentRecorder:
 async def _mark_sent(row_ids: Sequence[int], now: datetime) -> None:
     # Unconditional on the claim: the server accepted it, so `sent` is the truth even if our
     # lease ran out meanwhile (a late competitor then cannot set it back to pending).
-    await OutboxMessage.update(
-        {
-            OutboxMessage.state: "sent",
-            OutboxMessage.sent_at: now,
-            OutboxMessage.attempts: OutboxMessage.attempts + 1,
-            OutboxMessage.last_error: "",
-        }
-    ).where(OutboxMessage.id.is_in(list(row_ids)) & (OutboxMessage.state != "sent")).run()
+    await (
+        OutboxMessage.update(
+            {
+                OutboxMessage.state: "sent",
+                OutboxMessage.sent_at: now,
+                OutboxMessage.attempts: OutboxMessage.attempts + 1,
+                OutboxMessage.last_error: "",
+            }
+        )
+        .where(OutboxMessage.id.is_in(list(row_ids)) & (OutboxMessage.state != "sent"))
+        .run()
+    )
 
 
 async def _release(row: Mapping[str, Any], worker_id: str, values: dict[Any, Any]) -> None:
-    await OutboxMessage.update(values).where(
-        (OutboxMessage.id == row["id"])
-        & (OutboxMessage.state == "sending")
-        & (OutboxMessage.claimed_by == worker_id)
-    ).run()
+    await (
+        OutboxMessage.update(values)
+        .where(
+            (OutboxMessage.id == row["id"])
+            & (OutboxMessage.state == "sending")
+            & (OutboxMessage.claimed_by == worker_id)
+        )
+        .run()
+    )
 
 
 async def _retry_later(row: Mapping[str, Any], worker_id: str, now: datetime, error: str) -> None:
@@ -407,8 +415,19 @@ async def send_due_messages(
         log.error("YOUTH_HUB_MAIL_FROM holds no usable address: messages wait")
         report.stopped = "mail_from unusable"
         return report
-    sweep = _Sweep(settings, worker, clock, sender, lease, _Connection(config),
-                   _SentRecorder(clock), report, batch, max_messages, keep_going)
+    sweep = _Sweep(
+        settings,
+        worker,
+        clock,
+        sender,
+        lease,
+        _Connection(config),
+        _SentRecorder(clock),
+        report,
+        batch,
+        max_messages,
+        keep_going,
+    )
     try:
         await sweep.run()
     finally:
@@ -487,8 +506,9 @@ class _Sweep:
                     if self.max_messages is not None:
                         chunk = chunk[: self.max_messages - claimed]
                     claimed_at = self.clock()
-                    ours = await _claim_rows([r["id"] for r in chunk], self.worker, claimed_at,
-                                             self.lease)
+                    ours = await _claim_rows(
+                        [r["id"] for r in chunk], self.worker, claimed_at, self.lease
+                    )
                     claimed += len(ours)
                     self.report.lost_claims += len(chunk) - len(ours)
                     mine = [r for r in chunk if r["id"] in ours]
@@ -528,11 +548,15 @@ class _Sweep:
     async def _release_unsent(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Claimed but not tried: back to the queue as they were (no attempt counted)."""
         for row in rows:
-            await _release(row, self.worker, {
-                OutboxMessage.state: "pending",
-                OutboxMessage.claimed_at: None,
-                OutboxMessage.claimed_by: None,
-            })
+            await _release(
+                row,
+                self.worker,
+                {
+                    OutboxMessage.state: "pending",
+                    OutboxMessage.claimed_at: None,
+                    OutboxMessage.claimed_by: None,
+                },
+            )
 
     async def prepare(self, row: dict[str, Any], data: MessageData) -> bytes | None:
         """The bytes to send, or None when the row was dropped or failed here."""
@@ -681,16 +705,19 @@ async def preview_message(row: Mapping[str, Any], settings: Settings) -> dict[st
 
 async def retry_message(message_id: int, now: datetime | None = None) -> bool:
     """A failed message goes back to the queue, due now, with its attempts reset."""
-    rows = await OutboxMessage.update(
-        {
-            OutboxMessage.state: "pending",
-            OutboxMessage.due_at: now or datetime.now(UTC),
-            OutboxMessage.attempts: 0,
-            OutboxMessage.last_error: "",
-            OutboxMessage.claimed_at: None,
-            OutboxMessage.claimed_by: None,
-        }
-    ).where((OutboxMessage.id == message_id) & (OutboxMessage.state == "failed")).returning(
-        OutboxMessage.id
-    ).run()
+    rows = (
+        await OutboxMessage.update(
+            {
+                OutboxMessage.state: "pending",
+                OutboxMessage.due_at: now or datetime.now(UTC),
+                OutboxMessage.attempts: 0,
+                OutboxMessage.last_error: "",
+                OutboxMessage.claimed_at: None,
+                OutboxMessage.claimed_by: None,
+            }
+        )
+        .where((OutboxMessage.id == message_id) & (OutboxMessage.state == "failed"))
+        .returning(OutboxMessage.id)
+        .run()
+    )
     return bool(rows)

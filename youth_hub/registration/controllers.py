@@ -37,8 +37,17 @@ from youth_hub.web.formats import display_timezone
 from youth_hub.web.spreadsheet import csv_bytes
 
 FORM_FIELDS = (
-    "full_name", "email", "phone", "birth_date", "gender", "kecamatan", "village", "school",
-    "guardian_name", "guardian_phone", "guardian_consent",
+    "full_name",
+    "email",
+    "phone",
+    "birth_date",
+    "gender",
+    "kecamatan",
+    "village",
+    "school",
+    "guardian_name",
+    "guardian_phone",
+    "guardian_consent",
 )
 MY_SESSION_EMAIL = "my_email"
 MY_SESSION_UNTIL = "my_email_until"
@@ -59,8 +68,9 @@ def _htmx(request: Request[Any, Any, Any]) -> bool:
 
 
 def _see_other(path: str) -> Redirect:
-    return Redirect(path=path, status_code=HTTP_303_SEE_OTHER,
-                    headers={"Cache-Control": "no-store"})
+    return Redirect(
+        path=path, status_code=HTTP_303_SEE_OTHER, headers={"Cache-Control": "no-store"}
+    )
 
 
 def _limiter(request: Request[Any, Any, Any]) -> IdentityLimiter | None:
@@ -115,11 +125,16 @@ def _form_context(
     }
 
 
-def _render_form(request: Request[Any, Any, Any], context: dict[str, Any],
-                 status_code: int = HTTP_200_OK) -> Template:
+def _render_form(
+    request: Request[Any, Any, Any], context: dict[str, Any], status_code: int = HTTP_200_OK
+) -> Template:
     return page_or_fragment(
-        request, "registration/register.html", "registration/_register_form.html", context,
-        status_code=status_code, private=True,
+        request,
+        "registration/register.html",
+        "registration/_register_form.html",
+        context,
+        status_code=status_code,
+        private=True,
     )
 
 
@@ -142,50 +157,69 @@ async def register_submit(
         key = None
     try:
         result = await services.register_participant(
-            slug, data, base_url=_settings(request).base_url, idempotency_key=key,
+            slug,
+            data,
+            base_url=_settings(request).base_url,
+            idempotency_key=key,
             throttle=_throttle(request),
         )
     except DomainError as exc:
         if exc.status_code == 404:
             raise
         context = _form_context(
-            program, values=data, errors={e.field: e.message for e in exc.errors},
-            alert=exc.message, alert_code=exc.code, form_token=key,
+            program,
+            values=data,
+            errors={e.field: e.message for e in exc.errors},
+            alert=exc.message,
+            alert_code=exc.code,
+            form_token=key,
         )
         # htmx swaps only 2xx and 422 (base.html); other refusals still show their message.
         status = exc.status_code if (exc.status_code == 422 or not _htmx(request)) else 200
         return _render_form(request, context, status)
     path = f"/tickets/{result.code}"
     if _htmx(request):
-        return Response(content=b"", status_code=HTTP_200_OK,
-                        headers={"HX-Redirect": path, "Cache-Control": "no-store"})
+        return Response(
+            content=b"",
+            status_code=HTTP_200_OK,
+            headers={"HX-Redirect": path, "Cache-Control": "no-store"},
+        )
     return _see_other(path)
 
 
 # --------------------------------------------------------------------------- JSON API
 
 
-@post("/api/v1/programs/{slug:str}/registrations", opt={"rate_limit": "register"},
-      status_code=HTTP_201_CREATED, tags=["registrations"])
+@post(
+    "/api/v1/programs/{slug:str}/registrations",
+    opt={"rate_limit": "register"},
+    status_code=HTTP_201_CREATED,
+    tags=["registrations"],
+)
 async def api_register(
     request: Request[Any, Any, Any], slug: FromPath[str], data: JSONBody[dict[str, Any]]
 ) -> Response[dict[str, Any]]:
     """Register for a program. An `Idempotency-Key` header makes a retry answer as the first
     call did. 201 `{"code", "status", "waitlist_position", "ticket_url"}`."""
     result = await services.register_participant(
-        slug, data, base_url=_settings(request).base_url,
-        idempotency_key=request.headers.get("idempotency-key"), throttle=_throttle(request),
+        slug,
+        data,
+        base_url=_settings(request).base_url,
+        idempotency_key=request.headers.get("idempotency-key"),
+        throttle=_throttle(request),
     )
-    return Response(result.as_json(), status_code=HTTP_201_CREATED,
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        result.as_json(), status_code=HTTP_201_CREATED, headers={"Cache-Control": "no-store"}
+    )
 
 
 def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _registration_json(row: Mapping[str, Any],
-                       checkins: Mapping[int, list[dict[str, Any]]]) -> dict[str, Any]:
+def _registration_json(
+    row: Mapping[str, Any], checkins: Mapping[int, list[dict[str, Any]]]
+) -> dict[str, Any]:
     return {
         "code": row["code"],
         "status": row["status"],
@@ -215,8 +249,11 @@ def _staff(request: Request[Any, Any, Any]) -> CurrentUser:
     return user
 
 
-@get("/api/v1/programs/{slug:str}/registrations", guards=[requires(Role.ORGANISER)],
-     tags=["registrations"])
+@get(
+    "/api/v1/programs/{slug:str}/registrations",
+    guards=[requires(Role.ORGANISER)],
+    tags=["registrations"],
+)
 async def api_registrations(
     request: Request[Any, Any, Any], slug: FromPath[str], status: FromQuery[str | None] = None
 ) -> Response[dict[str, Any]]:
@@ -226,11 +263,19 @@ async def api_registrations(
     program = await services.program_for_staff(slug, user)
     rows, total = await services.list_registrations(program, status=status or "", per_page=None)
     checkins = await services.checkins_by_registration(program["id"])
-    await record_audit(user, "registrations.read", f"program:{program['slug']}",
-                       {"via": "api", "count": total, "status": status or ""}, ip=_client(request))
+    await record_audit(
+        user,
+        "registrations.read",
+        f"program:{program['slug']}",
+        {"via": "api", "count": total, "status": status or ""},
+        ip=_client(request),
+    )
     return Response(
-        {"program": program["slug"], "total": total,
-         "items": [_registration_json(row, checkins) for row in rows]},
+        {
+            "program": program["slug"],
+            "total": total,
+            "items": [_registration_json(row, checkins) for row in rows],
+        },
         headers={"Cache-Control": "no-store"},
     )
 
@@ -238,12 +283,29 @@ async def api_registrations(
 # --------------------------------------------------------------------------- /my
 
 
-def _my_form(request: Request[Any, Any, Any], *, email: str = "", error: str = "",
-             alert: str = "", status_code: int = HTTP_200_OK) -> Template:
-    context = {"email": email, "error": error, "alert": alert, "sent": False,
-               "verified": _verified_email(request) is not None}
-    return page_or_fragment(request, "registration/my.html", "registration/_my_form.html",
-                            context, status_code=status_code, private=True)
+def _my_form(
+    request: Request[Any, Any, Any],
+    *,
+    email: str = "",
+    error: str = "",
+    alert: str = "",
+    status_code: int = HTTP_200_OK,
+) -> Template:
+    context = {
+        "email": email,
+        "error": error,
+        "alert": alert,
+        "sent": False,
+        "verified": _verified_email(request) is not None,
+    }
+    return page_or_fragment(
+        request,
+        "registration/my.html",
+        "registration/_my_form.html",
+        context,
+        status_code=status_code,
+        private=True,
+    )
 
 
 def _verified_email(request: Request[Any, Any, Any]) -> str | None:
@@ -275,10 +337,16 @@ async def my_request(
         status = exc.status_code if (exc.status_code == 422 or not _htmx(request)) else 200
         return _my_form(request, email=raw[:254], error=message, status_code=status)
     # The same answer whether or not the email has tickets: it reveals nothing.
-    context = {"email": "", "error": "", "alert": "", "sent": True,
-               "verified": _verified_email(request) is not None}
-    return page_or_fragment(request, "registration/my.html", "registration/_my_form.html",
-                            context, private=True)
+    context = {
+        "email": "",
+        "error": "",
+        "alert": "",
+        "sent": True,
+        "verified": _verified_email(request) is not None,
+    }
+    return page_or_fragment(
+        request, "registration/my.html", "registration/_my_form.html", context, private=True
+    )
 
 
 @get("/my/tickets", include_in_schema=False)
@@ -287,9 +355,13 @@ async def my_tickets(request: Request[Any, Any, Any]) -> Response[Any]:
     if email is None:
         return _see_other("/my")
     tickets = await services.tickets_for_email(email)
-    return page_or_fragment(request, "registration/my_tickets.html",
-                            "registration/_my_tickets.html",
-                            {"email": email, "tickets": tickets}, private=True)
+    return page_or_fragment(
+        request,
+        "registration/my_tickets.html",
+        "registration/_my_tickets.html",
+        {"email": email, "tickets": tickets},
+        private=True,
+    )
 
 
 def _expired_link(request: Request[Any, Any, Any]) -> Template:
@@ -338,38 +410,67 @@ def _page_number(raw: str | None) -> int:
 
 
 def _list_query(q: str, status: str, page: int) -> str:
-    params = {k: v for k, v in (("q", q), ("status", status), ("page", str(page))) if v
-              and not (k == "page" and v == "1")}
+    params = {
+        k: v
+        for k, v in (("q", q), ("status", status), ("page", str(page)))
+        if v and not (k == "page" and v == "1")
+    }
     return urlencode(params)
 
 
 async def _staff_list(
-    request: Request[Any, Any, Any], slug: str, *, q: str, status: str, page: int,
-    notice: str = "", error: str = "", status_code: int = HTTP_200_OK,
+    request: Request[Any, Any, Any],
+    slug: str,
+    *,
+    q: str,
+    status: str,
+    page: int,
+    notice: str = "",
+    error: str = "",
+    status_code: int = HTTP_200_OK,
 ) -> Template:
     user = _staff(request)
     program = await services.program_for_staff(slug, user)
     status = status if status in services.STATUSES else ""
     rows, total = await services.list_registrations(program, q=q, status=status, page=page)
     pages = max(1, -(-total // services.PER_PAGE))
-    await record_audit(user, "registrations.view", f"program:{program['slug']}",
-                       {"q": q[:100], "status": status, "page": page, "shown": len(rows)},
-                       ip=_client(request))
+    await record_audit(
+        user,
+        "registrations.view",
+        f"program:{program['slug']}",
+        {"q": q[:100], "status": status, "page": page, "shown": len(rows)},
+        ip=_client(request),
+    )
     context = {
-        "program": program, "rows": rows, "total": total, "q": q, "status": status,
-        "page": page, "pages": pages, "notice": notice, "error": error,
+        "program": program,
+        "rows": rows,
+        "total": total,
+        "q": q,
+        "status": status,
+        "page": page,
+        "pages": pages,
+        "notice": notice,
+        "error": error,
         "statuses": services.STATUSES,
         "query": _list_query(q, status, page),
         "base": f"/manage/programs/{program['slug']}/registrations",
         "seats_free": max(0, program["capacity"] - program["seats_taken"]),
     }
-    return page_or_fragment(request, "registration/manage.html",
-                            "registration/_manage_list.html", context,
-                            status_code=status_code, private=True)
+    return page_or_fragment(
+        request,
+        "registration/manage.html",
+        "registration/_manage_list.html",
+        context,
+        status_code=status_code,
+        private=True,
+    )
 
 
-@get("/manage/programs/{slug:str}/registrations", guards=[requires(Role.ORGANISER)],
-     include_in_schema=False)
+@get(
+    "/manage/programs/{slug:str}/registrations",
+    guards=[requires(Role.ORGANISER)],
+    include_in_schema=False,
+)
 async def manage_registrations(
     request: Request[Any, Any, Any],
     slug: FromPath[str],
@@ -377,13 +478,17 @@ async def manage_registrations(
     status: FromQuery[str | None] = None,
     page: FromQuery[str | None] = None,
 ) -> Template:
-    return await _staff_list(request, slug, q=(q or "")[:100], status=status or "",
-                             page=_page_number(page))
+    return await _staff_list(
+        request, slug, q=(q or "")[:100], status=status or "", page=_page_number(page)
+    )
 
 
 async def _staff_action(
-    request: Request[Any, Any, Any], slug: str, registration_id: int,
-    data: Mapping[str, str], action: str,
+    request: Request[Any, Any, Any],
+    slug: str,
+    registration_id: int,
+    data: Mapping[str, str],
+    action: str,
 ) -> Response[Any]:
     user = _staff(request)
     program = await services.program_for_staff(slug, user)
@@ -408,27 +513,46 @@ async def _staff_action(
         status_code = exc.status_code
     if not _htmx(request) and not error:
         query = _list_query(q, status, page)
-        return _see_other(f"/manage/programs/{program['slug']}/registrations"
-                          + (f"?{query}" if query else ""))
+        return _see_other(
+            f"/manage/programs/{program['slug']}/registrations" + (f"?{query}" if query else "")
+        )
     if _htmx(request):
         status_code = HTTP_200_OK  # htmx swaps 2xx only; the message is in the fragment
-    return await _staff_list(request, slug, q=q, status=status, page=page, notice=notice,
-                             error=error, status_code=status_code)
+    return await _staff_list(
+        request,
+        slug,
+        q=q,
+        status=status,
+        page=page,
+        notice=notice,
+        error=error,
+        status_code=status_code,
+    )
 
 
-@post("/manage/programs/{slug:str}/registrations/{registration_id:int}/cancel",
-      guards=[requires(Role.ORGANISER)], include_in_schema=False)
+@post(
+    "/manage/programs/{slug:str}/registrations/{registration_id:int}/cancel",
+    guards=[requires(Role.ORGANISER)],
+    include_in_schema=False,
+)
 async def manage_cancel(
-    request: Request[Any, Any, Any], slug: FromPath[str], registration_id: FromPath[int],
+    request: Request[Any, Any, Any],
+    slug: FromPath[str],
+    registration_id: FromPath[int],
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     return await _staff_action(request, slug, registration_id, data, "cancel")
 
 
-@post("/manage/programs/{slug:str}/registrations/{registration_id:int}/promote",
-      guards=[requires(Role.ORGANISER)], include_in_schema=False)
+@post(
+    "/manage/programs/{slug:str}/registrations/{registration_id:int}/promote",
+    guards=[requires(Role.ORGANISER)],
+    include_in_schema=False,
+)
 async def manage_promote(
-    request: Request[Any, Any, Any], slug: FromPath[str], registration_id: FromPath[int],
+    request: Request[Any, Any, Any],
+    slug: FromPath[str],
+    registration_id: FromPath[int],
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     return await _staff_action(request, slug, registration_id, data, "promote")
@@ -439,29 +563,60 @@ def _csv_time(value: datetime | None) -> str:
 
 
 CSV_HEADER = (
-    "status", "waitlist_position", "full_name", "email", "phone", "birth_date", "age", "gender",
-    "kecamatan", "village", "school", "guardian_name", "guardian_phone", "guardian_consent_at",
-    "registered_at", "promoted_at", "cancelled_at",
+    "status",
+    "waitlist_position",
+    "full_name",
+    "email",
+    "phone",
+    "birth_date",
+    "age",
+    "gender",
+    "kecamatan",
+    "village",
+    "school",
+    "guardian_name",
+    "guardian_phone",
+    "guardian_consent_at",
+    "registered_at",
+    "promoted_at",
+    "cancelled_at",
 )
 
 
 def registrations_csv(rows: list[dict[str, Any]]) -> bytes:
     """UTF-8 with a BOM so Excel reads the names right; every cell neutralised."""
-    return csv_bytes(CSV_HEADER, (
+    return csv_bytes(
+        CSV_HEADER,
         (
-            row["status"], row["waitlist_position"] or "", row["full_name"], row["email"],
-            row["phone"], _iso(row["birth_date"]), row["age"] if row["age"] is not None else "",
-            row["gender"] or "", row["kecamatan"], row["village"], row["school"],
-            row["guardian_name"], row["guardian_phone"], _csv_time(row["guardian_consent_at"]),
-            _csv_time(row["created_at"]), _csv_time(row["promoted_at"]),
-            _csv_time(row["cancelled_at"]),
-        )
-        for row in rows
-    ))
+            (
+                row["status"],
+                row["waitlist_position"] or "",
+                row["full_name"],
+                row["email"],
+                row["phone"],
+                _iso(row["birth_date"]),
+                row["age"] if row["age"] is not None else "",
+                row["gender"] or "",
+                row["kecamatan"],
+                row["village"],
+                row["school"],
+                row["guardian_name"],
+                row["guardian_phone"],
+                _csv_time(row["guardian_consent_at"]),
+                _csv_time(row["created_at"]),
+                _csv_time(row["promoted_at"]),
+                _csv_time(row["cancelled_at"]),
+            )
+            for row in rows
+        ),
+    )
 
 
-@get("/manage/programs/{slug:str}/registrations.csv", guards=[requires(Role.ORGANISER)],
-     include_in_schema=False)
+@get(
+    "/manage/programs/{slug:str}/registrations.csv",
+    guards=[requires(Role.ORGANISER)],
+    include_in_schema=False,
+)
 async def manage_registrations_csv(
     request: Request[Any, Any, Any], slug: FromPath[str], status: FromQuery[str | None] = None
 ) -> Response[bytes]:
@@ -469,15 +624,22 @@ async def manage_registrations_csv(
     program = await services.program_for_staff(slug, user)
     status = status if status in services.STATUSES else ""
     rows, total = await services.list_registrations(program, status=status, per_page=None)
-    await record_audit(user, "registrations.export", f"program:{program['slug']}",
-                       {"format": "csv", "rows": total, "status": status or ""},
-                       ip=_client(request))
+    await record_audit(
+        user,
+        "registrations.export",
+        f"program:{program['slug']}",
+        {"format": "csv", "rows": total, "status": status or ""},
+        ip=_client(request),
+    )
     filename = f"registrations-{program['slug']}.csv"
     return Response(
         registrations_csv(rows),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                 "Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Robots-Tag": "noindex",
+        },
     )
 
 

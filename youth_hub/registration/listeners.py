@@ -13,9 +13,7 @@ async def capacity_raised(program_id: int) -> None:
     from youth_hub.messaging.config import current_settings
     from youth_hub.registration.services import _fill_free_seats
 
-    await _fill_free_seats(
-        program_id, now=datetime.now(UTC), base_url=current_settings().base_url
-    )
+    await _fill_free_seats(program_id, now=datetime.now(UTC), base_url=current_settings().base_url)
 
 
 signals.on_capacity_raised(capacity_raised)

@@ -21,8 +21,9 @@ WINDOW_SECONDS = 600
 
 
 class IdentityLimiter:
-    def __init__(self, store: Store, *, attempts: int = ATTEMPTS,
-                 window: int = WINDOW_SECONDS) -> None:
+    def __init__(
+        self, store: Store, *, attempts: int = ATTEMPTS, window: int = WINDOW_SECONDS
+    ) -> None:
         self.store = store
         self.attempts = attempts
         self.window = window

@@ -129,8 +129,7 @@ _INSERT_REGISTRATION = (
     "NULL) RETURNING id"
 )
 _MAKE_WAITER = (
-    "UPDATE registration_registration SET status = 'waitlisted', waitlist_seq = {} "
-    "WHERE id = {}"
+    "UPDATE registration_registration SET status = 'waitlisted', waitlist_seq = {} WHERE id = {}"
 )
 _LOCK_PROGRAM_PG = "SELECT id FROM catalog_program WHERE id = {} FOR UPDATE"
 _CANCEL = (
@@ -219,8 +218,9 @@ def program_not_found() -> DomainError:
     )
 
 
-async def get_program(slug: Any, *, email: str | None = None,
-                      phone: str | None = None) -> dict[str, Any] | None:
+async def get_program(
+    slug: Any, *, email: str | None = None, phone: str | None = None
+) -> dict[str, Any] | None:
     """A program by slug (any status), with its first session's start filled in. Given an
     email and phone, also `duplicate`: whether they hold a live registration there."""
     if not isinstance(slug, str) or not slug or len(slug) > 120:
@@ -234,8 +234,12 @@ async def get_program(slug: Any, *, email: str | None = None,
     row = dict(rows[0])
     if "duplicate" in row:
         row["duplicate"] = bool(row["duplicate"])
-    for key in ("registration_opens_at", "registration_closes_at", "first_starts_at",
-                "last_ends_at"):
+    for key in (
+        "registration_opens_at",
+        "registration_closes_at",
+        "first_starts_at",
+        "last_ends_at",
+    ):
         row[key] = _aware(row[key])
     if row["first_starts_at"] is None:  # catalog normally keeps it; sessions are the truth
         first = (
@@ -249,8 +253,9 @@ async def get_program(slug: Any, *, email: str | None = None,
     return row
 
 
-async def get_public_program(slug: Any, *, email: str | None = None,
-                             phone: str | None = None) -> dict[str, Any]:
+async def get_public_program(
+    slug: Any, *, email: str | None = None, phone: str | None = None
+) -> dict[str, Any]:
     """A program the public may see (not a draft), or 404."""
     program = await get_program(slug, email=email, phone=phone)
     if program is None or program["status"] == "draft":
@@ -268,30 +273,45 @@ def eligibility(program: Mapping[str, Any], now: datetime) -> Eligibility:
     """Can one register now? The order of the checks is the order people understand them."""
     status = program["status"]
     if status == "draft":
-        return Eligibility(False, "program_not_found", program_not_found().message,
-                           HTTP_404_NOT_FOUND)
+        return Eligibility(
+            False, "program_not_found", program_not_found().message, HTTP_404_NOT_FOUND
+        )
     if status == "cancelled":
-        return Eligibility(False, "program_cancelled",
-                           _("This program has been cancelled; registration is closed."))
+        return Eligibility(
+            False,
+            "program_cancelled",
+            _("This program has been cancelled; registration is closed."),
+        )
     last_ends = program.get("last_ends_at")
     if status == "finished" or (last_ends is not None and last_ends <= now):
-        return Eligibility(False, "program_finished",
-                           _("This program has finished; registration is closed."))
+        return Eligibility(
+            False, "program_finished", _("This program has finished; registration is closed.")
+        )
     if status != "published":
-        return Eligibility(False, "program_not_found", program_not_found().message,
-                           HTTP_404_NOT_FOUND)
+        return Eligibility(
+            False, "program_not_found", program_not_found().message, HTTP_404_NOT_FOUND
+        )
     opens = program.get("registration_opens_at")
     if opens is not None and now < opens:
-        return Eligibility(False, "registration_not_open",
-                           _("Registration opens on %(when)s.", when=format_datetime(opens)))
+        return Eligibility(
+            False,
+            "registration_not_open",
+            _("Registration opens on %(when)s.", when=format_datetime(opens)),
+        )
     closes = program.get("registration_closes_at")
     if closes is not None and now >= closes:
-        return Eligibility(False, "registration_closed",
-                           _("Registration closed on %(when)s.", when=format_datetime(closes)))
+        return Eligibility(
+            False,
+            "registration_closed",
+            _("Registration closed on %(when)s.", when=format_datetime(closes)),
+        )
     starts = program.get("first_starts_at")
     if starts is not None and now >= starts:
-        return Eligibility(False, "registration_closed",
-                           _("The program has already started; registration is closed."))
+        return Eligibility(
+            False,
+            "registration_closed",
+            _("The program has already started; registration is closed."),
+        )
     seats_left = max(0, program["capacity"] - program["seats_taken"])
     if seats_left and not program["waitlist_taken"]:
         return Eligibility(True, seats_left=seats_left)
@@ -309,8 +329,10 @@ def _duplicate_error() -> DomainError:
     # Never the existing ticket's code: whoever typed this email may not be its owner.
     return DomainError(
         "duplicate_registration",
-        _("This email or phone number is already registered for this program. "
-          "Find your ticket through \"My tickets\"."),
+        _(
+            "This email or phone number is already registered for this program. "
+            'Find your ticket through "My tickets".'
+        ),
         HTTP_409_CONFLICT,
         extra={"my_tickets_url": "/my"},
     )
@@ -351,8 +373,10 @@ async def _replayed(key_hash: str, fingerprint: str) -> RegistrationResult | Non
     if row["fingerprint"] != fingerprint:
         raise DomainError(
             "idempotency_key_reused",
-            _("This form was already sent with other details. Reload the page to register "
-              "someone else."),
+            _(
+                "This form was already sent with other details. Reload the page to register "
+                "someone else."
+            ),
             HTTP_422_UNPROCESSABLE_ENTITY,
             errors=[FieldError("form_token", _("Already used for another registration."))],
         )
@@ -397,14 +421,20 @@ async def register_participant(
     event_date = program_event_date(program)
     today = now.astimezone(display_timezone()).date()
     clean, errors, code = validate_registration(
-        data, today=today, event_date=event_date,
-        age_min=program["age_min"], age_max=program["age_max"],
+        data,
+        today=today,
+        event_date=event_date,
+        age_min=program["age_min"],
+        age_max=program["age_max"],
     )
     if clean is None:
         if code == "invalid":
             raise ValidationFailed(errors)
-        message = errors[0].message if code == "age_out_of_range" else _(
-            "A parent or guardian must agree for participants under 18.")
+        message = (
+            errors[0].message
+            if code == "age_out_of_range"
+            else _("A parent or guardian must agree for participants under 18.")
+        )
         raise DomainError(code or "invalid", message, HTTP_422_UNPROCESSABLE_ENTITY, errors)
 
     fingerprint = _fingerprint(clean.email, clean.phone)
@@ -429,14 +459,28 @@ async def register_participant(
     try:
         async with _write_gate():
             try:
-                return await _register(program, clean, minor=minor, now=now, base_url=base_url,
-                                       key_hash=key_hash, fingerprint=fingerprint,
-                                       expect=likely)
+                return await _register(
+                    program,
+                    clean,
+                    minor=minor,
+                    now=now,
+                    base_url=base_url,
+                    key_hash=key_hash,
+                    fingerprint=fingerprint,
+                    expect=likely,
+                )
             except _GuessedWrong:
                 # The seats moved since we read the program: decide first, then write.
-                return await _register(program, clean, minor=minor, now=now,
-                                       base_url=base_url, key_hash=key_hash,
-                                       fingerprint=fingerprint, expect=None)
+                return await _register(
+                    program,
+                    clean,
+                    minor=minor,
+                    now=now,
+                    base_url=base_url,
+                    key_hash=key_hash,
+                    fingerprint=fingerprint,
+                    expect=None,
+                )
     except Exception as exc:
         if not _is_unique_violation(exc):
             raise
@@ -451,7 +495,8 @@ async def register_participant(
 
 
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 WRITE_GATE_SQLITE = 1  # one writer at a time anyway; waiting here costs no busy-timeout sleeps
 WRITE_GATE_POSTGRES = 8  # below the pool's 10 connections: reads never starve behind writers
 
@@ -483,11 +528,15 @@ def _normalised_or_blank(data: Mapping[str, Any]) -> tuple[str, str]:
 
 
 async def _live_duplicate(program_id: int, email: str, phone: str) -> bool:
-    exists: bool = await Registration.exists().where(
-        (Registration.program == program_id)
-        & (Registration.status != CANCELLED)
-        & ((Registration.email == email) | (Registration.phone == phone))
-    ).run()
+    exists: bool = (
+        await Registration.exists()
+        .where(
+            (Registration.program == program_id)
+            & (Registration.status != CANCELLED)
+            & ((Registration.email == email) | (Registration.phone == phone))
+        )
+        .run()
+    )
     return exists
 
 
@@ -528,25 +577,48 @@ async def _register(
     async with db.write_transaction():
         # A live duplicate (same email or phone) fails right here, on the unique indexes.
         rows = await _sql(
-            _INSERT_REGISTRATION, code, program_id, expect or CONFIRMED, clean.full_name,
-            clean.first_name, clean.email, clean.phone, clean.birth_date, clean.gender,
-            clean.kecamatan, clean.village, clean.school, clean.guardian_name,
-            clean.guardian_phone, now if (minor and clean.guardian_consent) else None,
-            language, now,
+            _INSERT_REGISTRATION,
+            code,
+            program_id,
+            expect or CONFIRMED,
+            clean.full_name,
+            clean.first_name,
+            clean.email,
+            clean.phone,
+            clean.birth_date,
+            clean.gender,
+            clean.kecamatan,
+            clean.village,
+            clean.school,
+            clean.guardian_name,
+            clean.guardian_phone,
+            now if (minor and clean.guardian_consent) else None,
+            language,
+            now,
         )
         registration_id = rows[0]["id"]
 
         async def enqueue(kind: str) -> None:
             await enqueue_message(
-                kind=kind, to_email=clean.email, to_name=clean.full_name, language=language,
-                ticket_code=code, program_id=program_id, base_url=base_url,
+                kind=kind,
+                to_email=clean.email,
+                to_name=clean.full_name,
+                language=language,
+                ticket_code=code,
+                program_id=program_id,
+                base_url=base_url,
             )
 
         async def remember(result: RegistrationResult) -> None:
             if key_hash is not None:
                 await IdempotentRequest.insert(
-                    IdempotentRequest(key=key_hash, fingerprint=fingerprint, status_code=201,
-                                      response=result.as_json(), created_at=now)
+                    IdempotentRequest(
+                        key=key_hash,
+                        fingerprint=fingerprint,
+                        status_code=201,
+                        response=result.as_json(),
+                        created_at=now,
+                    )
                 ).run()
 
         if expect is not None:
@@ -566,14 +638,19 @@ async def _register(
         if status == WAITLISTED and took["seats_taken"] < took["capacity"]:
             # A seat came free while nobody waited and our UPDATE missed it (a race), or the
             # capacity grew: the waiting list moves up, in order, before we answer.
-            promoted = await _fill_free_seats(program_id, now=now, base_url=base_url,
-                                              skip_message_for=registration_id)
+            promoted = await _fill_free_seats(
+                program_id, now=now, base_url=base_url, skip_message_for=registration_id
+            )
             if registration_id in promoted:
                 status, position = CONFIRMED, None
             elif promoted:
                 position = await waitlist_position(
-                    {"program": program_id, "status": WAITLISTED,
-                     "waitlist_seq": took["waitlist_seq"]})
+                    {
+                        "program": program_id,
+                        "status": WAITLISTED,
+                        "waitlist_seq": took["waitlist_seq"],
+                    }
+                )
         if expect is not None and status != expect:
             raise _GuessedWrong()
         result = RegistrationResult(code, status, position, url)
@@ -618,8 +695,9 @@ async def _send_promoted(row: Mapping[str, Any], program_id: int, base_url: str)
     )
 
 
-async def _fill_free_seats(program_id: int, *, now: datetime, base_url: str,
-                           skip_message_for: int | None = None) -> list[int]:
+async def _fill_free_seats(
+    program_id: int, *, now: datetime, base_url: str, skip_message_for: int | None = None
+) -> list[int]:
     """Inside a write transaction: give every free seat to the waiting list, in order."""
     promoted: list[int] = []
     while await _sql(_MOVE_WAITER_TO_SEAT, program_id):
@@ -633,16 +711,16 @@ async def _fill_free_seats(program_id: int, *, now: datetime, base_url: str,
     return promoted
 
 
-async def fill_free_seats(program_slug: str, *, base_url: str,
-                          now: datetime | None = None) -> int:
+async def fill_free_seats(program_slug: str, *, base_url: str, now: datetime | None = None) -> int:
     """Promote from the waiting list into every free seat (after the capacity grew).
     Returns how many were promoted."""
     program = await get_program(program_slug)
     if program is None:
         raise program_not_found()
     async with db.write_transaction():
-        promoted = await _fill_free_seats(program["id"], now=now or datetime.now(UTC),
-                                          base_url=base_url)
+        promoted = await _fill_free_seats(
+            program["id"], now=now or datetime.now(UTC), base_url=base_url
+        )
     return len(promoted)
 
 
@@ -651,9 +729,12 @@ async def fill_free_seats(program_slug: str, *, base_url: str,
 
 async def code_of(program_id: int, registration_id: int) -> str | None:
     """The ticket code of a program's registration by id (staff pages use ids, not codes)."""
-    row = await Registration.select(Registration.code).where(
-        (Registration.id == registration_id) & (Registration.program == program_id)
-    ).first().run()
+    row = (
+        await Registration.select(Registration.code)
+        .where((Registration.id == registration_id) & (Registration.program == program_id))
+        .first()
+        .run()
+    )
     return row["code"] if row else None
 
 
@@ -662,12 +743,26 @@ def _valid_code(code: Any) -> bool:
 
 
 _REGISTRATION_COLUMNS = (
-    Registration.id, Registration.code, Registration.program, Registration.status,
-    Registration.waitlist_seq, Registration.full_name, Registration.first_name,
-    Registration.email, Registration.phone, Registration.birth_date, Registration.gender,
-    Registration.kecamatan, Registration.village, Registration.school,
-    Registration.guardian_name, Registration.guardian_phone, Registration.guardian_consent_at,
-    Registration.language, Registration.created_at, Registration.promoted_at,
+    Registration.id,
+    Registration.code,
+    Registration.program,
+    Registration.status,
+    Registration.waitlist_seq,
+    Registration.full_name,
+    Registration.first_name,
+    Registration.email,
+    Registration.phone,
+    Registration.birth_date,
+    Registration.gender,
+    Registration.kecamatan,
+    Registration.village,
+    Registration.school,
+    Registration.guardian_name,
+    Registration.guardian_phone,
+    Registration.guardian_consent_at,
+    Registration.language,
+    Registration.created_at,
+    Registration.promoted_at,
     Registration.cancelled_at,
 )
 
@@ -698,11 +793,15 @@ async def waitlist_position(registration: Mapping[str, Any]) -> int | None:
     """1..N among the program's live waiting list, in order of arrival; None if not waiting."""
     if registration.get("status") != WAITLISTED or registration.get("waitlist_seq") is None:
         return None
-    count: int = await Registration.count().where(
-        (Registration.program == registration["program"])
-        & (Registration.status == WAITLISTED)
-        & (Registration.waitlist_seq <= registration["waitlist_seq"])
-    ).run()
+    count: int = (
+        await Registration.count()
+        .where(
+            (Registration.program == registration["program"])
+            & (Registration.status == WAITLISTED)
+            & (Registration.waitlist_seq <= registration["waitlist_seq"])
+        )
+        .run()
+    )
     return count
 
 
@@ -721,8 +820,9 @@ async def program_for_staff(slug: Any, user: CurrentUser) -> dict[str, Any]:
     program is not even confirmed to exist)."""
     program = await get_program(slug)
     if program is None or not can_manage(user, program):
-        raise DomainError("program_not_found", _("This program does not exist."),
-                          HTTP_404_NOT_FOUND)
+        raise DomainError(
+            "program_not_found", _("This program does not exist."), HTTP_404_NOT_FOUND
+        )
     return program
 
 
@@ -747,30 +847,48 @@ async def cancel_registration(
     if not _valid_code(code):
         raise ticket_not_found()
     async with db.write_transaction():
-        found = await Registration.select(Registration.id, Registration.program).where(
-            Registration.code == code).first().run()
+        found = (
+            await Registration.select(Registration.id, Registration.program)
+            .where(Registration.code == code)
+            .first()
+            .run()
+        )
         if found is None:
             raise ticket_not_found()
         program_id = found["program"]
         if actor is not None:
-            program = await Program.select(Program.id, Program.organiser).where(
-                Program.id == program_id).first().run()
+            program = (
+                await Program.select(Program.id, Program.organiser)
+                .where(Program.id == program_id)
+                .first()
+                .run()
+            )
             if program is None or not can_manage(actor, program):
                 raise ticket_not_found()
         if not db.is_sqlite(db.current_engine()):
             # Every change of this program's seats waits here, so promotions never collide.
             await _sql(_LOCK_PROGRAM_PG, program_id)
-        row = await Registration.select(
-            Registration.id, Registration.status, Registration.email, Registration.full_name,
-            Registration.language,
-        ).where(Registration.id == found["id"]).first().run()
+        row = (
+            await Registration.select(
+                Registration.id,
+                Registration.status,
+                Registration.email,
+                Registration.full_name,
+                Registration.language,
+            )
+            .where(Registration.id == found["id"])
+            .first()
+            .run()
+        )
         assert row is not None
         if row["status"] == CANCELLED:
-            raise DomainError("already_cancelled", _("This ticket is already cancelled."),
-                              HTTP_409_CONFLICT)
+            raise DomainError(
+                "already_cancelled", _("This ticket is already cancelled."), HTTP_409_CONFLICT
+            )
         if not await _sql(_CANCEL, now, row["id"], row["status"]):
-            raise DomainError("already_cancelled", _("This ticket is already cancelled."),
-                              HTTP_409_CONFLICT)
+            raise DomainError(
+                "already_cancelled", _("This ticket is already cancelled."), HTTP_409_CONFLICT
+            )
         promoted = None
         if row["status"] == CONFIRMED:
             promoted = await _promote_first(program_id, now)
@@ -779,15 +897,23 @@ async def cancel_registration(
         else:
             await _sql(_FREE_WAITLIST_PLACE, program_id)
         await enqueue_message(
-            kind="cancelled", to_email=row["email"], to_name=row["full_name"],
-            language=row["language"], ticket_code=code, program_id=program_id,
+            kind="cancelled",
+            to_email=row["email"],
+            to_name=row["full_name"],
+            language=row["language"],
+            ticket_code=code,
+            program_id=program_id,
             base_url=base_url,
         )
         if promoted is not None:
             await _send_promoted(promoted, program_id, base_url)
         if actor is not None:
-            await record_audit(actor, "registration.cancel", f"registration:{row['id']}",
-                               {"program": program_id, "promoted": promoted is not None})
+            await record_audit(
+                actor,
+                "registration.cancel",
+                f"registration:{row['id']}",
+                {"program": program_id, "promoted": promoted is not None},
+            )
     return {"code": code, "status": CANCELLED, "promoted": promoted is not None}
 
 
@@ -803,26 +929,47 @@ async def promote_registration(
     if not _valid_code(code):
         raise ticket_not_found()
     async with db.write_transaction():
-        row = await Registration.select(
-            Registration.id, Registration.program, Registration.status, Registration.code,
-            Registration.email, Registration.full_name, Registration.language,
-            Registration.program.organiser.as_alias("organiser"),
-        ).where(Registration.code == code).first().run()
+        row = (
+            await Registration.select(
+                Registration.id,
+                Registration.program,
+                Registration.status,
+                Registration.code,
+                Registration.email,
+                Registration.full_name,
+                Registration.language,
+                Registration.program.organiser.as_alias("organiser"),
+            )
+            .where(Registration.code == code)
+            .first()
+            .run()
+        )
         if row is None or (actor is not None and not can_manage(actor, row)):
             raise ticket_not_found()
         if row["status"] != WAITLISTED:
-            raise DomainError("not_waitlisted", _("Only someone on the waiting list can be "
-                                                  "given a seat."), HTTP_409_CONFLICT)
+            raise DomainError(
+                "not_waitlisted",
+                _("Only someone on the waiting list can be given a seat."),
+                HTTP_409_CONFLICT,
+            )
         if not await _sql(_MOVE_WAITER_TO_SEAT, row["program"]):
-            raise DomainError("no_free_seat", _("There is no free seat in this program."),
-                              HTTP_409_CONFLICT)
+            raise DomainError(
+                "no_free_seat", _("There is no free seat in this program."), HTTP_409_CONFLICT
+            )
         if not await _sql(_CONFIRM_WAITER, now, row["id"]):
-            raise DomainError("not_waitlisted", _("Only someone on the waiting list can be "
-                                                  "given a seat."), HTTP_409_CONFLICT)
+            raise DomainError(
+                "not_waitlisted",
+                _("Only someone on the waiting list can be given a seat."),
+                HTTP_409_CONFLICT,
+            )
         await _send_promoted(row, row["program"], base_url)
         if actor is not None:
-            await record_audit(actor, "registration.promote", f"registration:{row['id']}",
-                               {"program": row["program"]})
+            await record_audit(
+                actor,
+                "registration.promote",
+                f"registration:{row['id']}",
+                {"program": row["program"]},
+            )
     return {"code": code, "status": CONFIRMED}
 
 
@@ -848,15 +995,23 @@ async def request_my_tickets_link(
     async with db.write_transaction():
         # A link row either way: the answer takes as long with tickets as without.
         await MyTicketsLink.insert(
-            MyTicketsLink(token_hash=_token_hash(token), email=address,
-                          expires_at=now + MY_LINK_TTL, created_at=now)
+            MyTicketsLink(
+                token_hash=_token_hash(token),
+                email=address,
+                expires_at=now + MY_LINK_TTL,
+                created_at=now,
+            )
         ).run()
         if has_tickets:
             await enqueue_message(
-                kind="my_tickets", to_email=address, base_url=base_url,
+                kind="my_tickets",
+                to_email=address,
+                base_url=base_url,
                 language=current_language(),
-                context={"link": f"{base_url.rstrip('/')}/my/{token}",
-                         "valid_minutes": int(MY_LINK_TTL.total_seconds() // 60)},
+                context={
+                    "link": f"{base_url.rstrip('/')}/my/{token}",
+                    "valid_minutes": int(MY_LINK_TTL.total_seconds() // 60),
+                },
             )
 
 
@@ -881,24 +1036,36 @@ async def consume_my_tickets_link(token: Any, *, now: datetime | None = None) ->
     now = now or datetime.now(UTC)
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
-    rows = await MyTicketsLink.update({MyTicketsLink.used_at: now}).where(
-        (MyTicketsLink.token_hash == _token_hash(token))
-        & MyTicketsLink.used_at.is_null()
-        & (MyTicketsLink.expires_at > now)
-    ).returning(MyTicketsLink.email).run()
+    rows = (
+        await MyTicketsLink.update({MyTicketsLink.used_at: now})
+        .where(
+            (MyTicketsLink.token_hash == _token_hash(token))
+            & MyTicketsLink.used_at.is_null()
+            & (MyTicketsLink.expires_at > now)
+        )
+        .returning(MyTicketsLink.email)
+        .run()
+    )
     return rows[0]["email"] if rows else None
 
 
 async def tickets_for_email(email: str) -> list[dict[str, Any]]:
     """Every registration of this email, newest program first, with its program."""
-    rows: list[dict[str, Any]] = await Registration.select(
-        Registration.code, Registration.status, Registration.waitlist_seq,
-        Registration.program, Registration.created_at,
-        Registration.program.slug.as_alias("program_slug"),
-        Registration.program.title.as_alias("program_title"),
-        Registration.program.first_starts_at.as_alias("program_first_starts_at"),
-    ).where(Registration.email == email).order_by(
-        Registration.created_at, ascending=False).run()
+    rows: list[dict[str, Any]] = (
+        await Registration.select(
+            Registration.code,
+            Registration.status,
+            Registration.waitlist_seq,
+            Registration.program,
+            Registration.created_at,
+            Registration.program.slug.as_alias("program_slug"),
+            Registration.program.title.as_alias("program_title"),
+            Registration.program.first_starts_at.as_alias("program_first_starts_at"),
+        )
+        .where(Registration.email == email)
+        .order_by(Registration.created_at, ascending=False)
+        .run()
+    )
     for row in rows:
         row["program_first_starts_at"] = _aware(row["program_first_starts_at"])
         row["waitlist_position"] = await waitlist_position(row)
@@ -928,9 +1095,13 @@ PER_PAGE = 25
 
 
 async def _waitlist_ranks(program_id: int) -> dict[int, int]:
-    rows = await Registration.select(Registration.id).where(
-        (Registration.program == program_id) & (Registration.status == WAITLISTED)
-    ).order_by(Registration.waitlist_seq).order_by(Registration.id).run()
+    rows = (
+        await Registration.select(Registration.id)
+        .where((Registration.program == program_id) & (Registration.status == WAITLISTED))
+        .order_by(Registration.waitlist_seq)
+        .order_by(Registration.id)
+        .run()
+    )
     return {row["id"]: rank for rank, row in enumerate(rows, start=1)}
 
 
@@ -944,8 +1115,11 @@ def _search_clause(q: str) -> Any:
     clause = _contains(Registration.full_name, q) | _contains(Registration.email, q)
     digits = re.sub(r"\D", "", q)
     if len(digits) >= 3:
-        national = digits[1:] if digits.startswith("0") else (
-            digits[2:] if digits.startswith("62") else digits)
+        national = (
+            digits[1:]
+            if digits.startswith("0")
+            else (digits[2:] if digits.startswith("62") else digits)
+        )
         clause = clause | _contains(Registration.phone, national)
     return clause
 
@@ -967,8 +1141,12 @@ async def list_registrations(
     if status in STATUSES:
         where = where & (Registration.status == status)
     total: int = await Registration.count().where(where).run()
-    query = Registration.select(*_REGISTRATION_COLUMNS).where(where).order_by(
-        Registration.created_at).order_by(Registration.id)
+    query = (
+        Registration.select(*_REGISTRATION_COLUMNS)
+        .where(where)
+        .order_by(Registration.created_at)
+        .order_by(Registration.id)
+    )
     if per_page is not None:
         page = max(1, page)
         query = query.limit(per_page).offset((page - 1) * per_page)
@@ -987,7 +1165,10 @@ async def list_registrations(
 
 
 def too_many_attempts(field: str) -> DomainError:
-    message = _("Too many attempts with this email or phone number. Wait 10 minutes and "
-                "try again.")
-    return DomainError("too_many_attempts", message, HTTP_429_TOO_MANY_REQUESTS,
-                       errors=[FieldError(field, message)])
+    message = _("Too many attempts with this email or phone number. Wait 10 minutes and try again.")
+    return DomainError(
+        "too_many_attempts",
+        message,
+        HTTP_429_TOO_MANY_REQUESTS,
+        errors=[FieldError(field, message)],
+    )

@@ -28,9 +28,25 @@ OTHER_KECAMATAN = "Lainnya"
 # Used only until youth_hub.catalog exports KECAMATAN (imported lazily: catalog is built at the
 # same time); the same 18 districts of Kabupaten Purbalingga.
 _FALLBACK_KECAMATAN = (
-    "Bobotsari", "Bojongsari", "Bukateja", "Kaligondang", "Kalimanah", "Karanganyar",
-    "Karangjambu", "Karangmoncol", "Karangreja", "Kejobong", "Kemangkon", "Kertanegara",
-    "Kutasari", "Mrebet", "Padamara", "Pengadegan", "Purbalingga", "Rembang", OTHER_KECAMATAN,
+    "Bobotsari",
+    "Bojongsari",
+    "Bukateja",
+    "Kaligondang",
+    "Kalimanah",
+    "Karanganyar",
+    "Karangjambu",
+    "Karangmoncol",
+    "Karangreja",
+    "Kejobong",
+    "Kemangkon",
+    "Kertanegara",
+    "Kutasari",
+    "Mrebet",
+    "Padamara",
+    "Pengadegan",
+    "Purbalingga",
+    "Rembang",
+    OTHER_KECAMATAN,
 )
 
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
@@ -45,7 +61,7 @@ _FALSE = {"", "0", "false", "off", "no", "n"}
 def kecamatan_choices() -> tuple[str, ...]:
     """The catalog's list when it exports one (it ends with "Lainnya"), else ours."""
     try:
-        from youth_hub.catalog import KECAMATAN  # type: ignore[attr-defined]
+        from youth_hub.catalog import KECAMATAN
     except ImportError:
         return _FALLBACK_KECAMATAN
     choices = tuple(KECAMATAN)
@@ -262,16 +278,25 @@ def validate_registration(
             return None, [FieldError("birth_date", message)], "age_out_of_range"
         if age < ADULT_AGE:
             if not values["guardian_name"]:
-                errors.append(FieldError(
-                    "guardian_name", _("Under 18: enter the name of a parent or guardian.")))
+                errors.append(
+                    FieldError(
+                        "guardian_name", _("Under 18: enter the name of a parent or guardian.")
+                    )
+                )
             if not values["guardian_phone"]:
-                errors.append(FieldError(
-                    "guardian_phone",
-                    _("Under 18: enter the phone number of a parent or guardian.")))
+                errors.append(
+                    FieldError(
+                        "guardian_phone",
+                        _("Under 18: enter the phone number of a parent or guardian."),
+                    )
+                )
             if not values["guardian_consent"]:
-                errors.append(FieldError(
-                    "guardian_consent",
-                    _("Under 18: a parent or guardian must agree to this registration.")))
+                errors.append(
+                    FieldError(
+                        "guardian_consent",
+                        _("Under 18: a parent or guardian must agree to this registration."),
+                    )
+                )
             if errors:
                 code = "guardian_consent_required"
                 return None, errors, code

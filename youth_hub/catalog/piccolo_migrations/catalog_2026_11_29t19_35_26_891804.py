@@ -46,9 +46,7 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="catalog", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="catalog", description=DESCRIPTION)
 
     manager.add_table(
         class_name="Program",

@@ -32,9 +32,7 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="messaging", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="messaging", description=DESCRIPTION)
 
     manager.add_table(
         class_name="OutboxMessage",

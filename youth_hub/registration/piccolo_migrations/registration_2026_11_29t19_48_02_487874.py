@@ -44,9 +44,7 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="registration", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="registration", description=DESCRIPTION)
 
     manager.add_table(
         class_name="MyTicketsLink",
@@ -242,8 +240,11 @@ async def forwards():
             await engine.run_ddl(statement)
 
     async def drop_live_unique_indexes():
-        for name in ("registration_live_email", "registration_live_phone",
-                     "registration_waitlist_order"):
+        for name in (
+            "registration_live_email",
+            "registration_live_phone",
+            "registration_waitlist_order",
+        ):
             await engine_finder().run_ddl(f"DROP INDEX IF EXISTS {name}")
 
     manager.add_raw(live_unique_indexes)
