@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from youth_hub.catalog import KECAMATAN
 from youth_hub.i18n import gettext as _
 from youth_hub.web.errors import FieldError
 
@@ -24,31 +25,6 @@ GUARDIAN_NAME_MAX = 120
 ADULT_AGE = 18
 EARLIEST_BIRTH = date(1900, 1, 1)
 GENDERS = ("female", "male")
-OTHER_KECAMATAN = "Lainnya"
-# Used only until youth_hub.catalog exports KECAMATAN (imported lazily: catalog is built at the
-# same time); the same 18 districts of Kabupaten Purbalingga.
-_FALLBACK_KECAMATAN = (
-    "Bobotsari",
-    "Bojongsari",
-    "Bukateja",
-    "Kaligondang",
-    "Kalimanah",
-    "Karanganyar",
-    "Karangjambu",
-    "Karangmoncol",
-    "Karangreja",
-    "Kejobong",
-    "Kemangkon",
-    "Kertanegara",
-    "Kutasari",
-    "Mrebet",
-    "Padamara",
-    "Pengadegan",
-    "Purbalingga",
-    "Rembang",
-    OTHER_KECAMATAN,
-)
-
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _EMAIL_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _EMAIL_TLD = re.compile(r"^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$")
@@ -59,13 +35,8 @@ _FALSE = {"", "0", "false", "off", "no", "n"}
 
 
 def kecamatan_choices() -> tuple[str, ...]:
-    """The catalog's list when it exports one (it ends with "Lainnya"), else ours."""
-    try:
-        from youth_hub.catalog import KECAMATAN
-    except ImportError:
-        return _FALLBACK_KECAMATAN
-    choices = tuple(KECAMATAN)
-    return choices if OTHER_KECAMATAN in choices else (*choices, OTHER_KECAMATAN)
+    """The 18 kecamatan of Purbalingga and "Lainnya", as the catalogue lists them."""
+    return KECAMATAN
 
 
 class Invalid(ValueError):
