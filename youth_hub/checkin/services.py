@@ -8,14 +8,11 @@ checked for first.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import re
 import sqlite3
-import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,13 +24,14 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
 )
 
-from youth_hub import db
+from youth_hub import db, sql
 from youth_hub.accounts import CurrentUser, Role
 from youth_hub.accounts.tables import StaffUser
 from youth_hub.catalog.tables import Program, ProgramSession
 from youth_hub.checkin.tables import CheckIn, ScanLog, ScannerAssignment
 from youth_hub.i18n import gettext as _
 from youth_hub.registration.tables import Registration
+from youth_hub.sql import Statement
 from youth_hub.tickets import InvalidTicket, TicketClaims, public_keys, verify_ticket
 from youth_hub.web.errors import DomainError, FieldError, ValidationFailed
 from youth_hub.web.spreadsheet import csv_text
@@ -406,7 +404,8 @@ class _Scan:
         }
 
 
-# The scan path's writes in plain SQL: Piccolo's query building costs more than the insert.
+# The scan path's statements, hand-written and run on the driver (youth_hub.sql): Piccolo's
+# query building cost more than the statements themselves.
 _LOG_COLUMNS = (
     "at",
     "program",
@@ -421,7 +420,7 @@ _LOG_COLUMNS = (
     "scanned_at",
     "response",
 )
-_LOG_SQL = (
+_INSERT_LOG = Statement(
     f"INSERT INTO checkin_scan_log ({', '.join(_LOG_COLUMNS)}) "
     f"VALUES ({', '.join('{}' for _ in _LOG_COLUMNS)})"
 )
@@ -437,79 +436,80 @@ _CHECKIN_COLUMNS = (
     "nonce",
     "source",
 )
-_CHECKIN_SQL = (
+# No check-then-insert: the unique index on (registration, session) picks the one `ok`.
+_INSERT_CHECKIN = Statement(
     f"INSERT INTO checkin_checkin ({', '.join(_CHECKIN_COLUMNS)}) "
-    f"VALUES ({', '.join('{}' for _ in _CHECKIN_COLUMNS)})"
+    f"VALUES ({', '.join('{}' for _ in _CHECKIN_COLUMNS)}) "
+    "ON CONFLICT (registration, session) DO NOTHING RETURNING id"
 )
+_KEPT_SQL = (
+    "SELECT id, checked_in_at, scanned_at, device_id, scanner, source "
+    "FROM checkin_checkin WHERE registration = {} AND session = {}"
+)
+# On PostgreSQL FOR UPDATE: a concurrent earlier offline scan waits for this one.
+_KEPT = {False: Statement(_KEPT_SQL), True: Statement(_KEPT_SQL + " FOR UPDATE")}
+_MOVE_KEPT = Statement(
+    "UPDATE checkin_checkin SET checked_in_at = {}, scanned_at = {}, device_id = {}, "
+    "scanner = {}, nonce = {}, source = {} WHERE id = {} AND checked_in_at > {}"
+)
+_REPLAY = Statement("SELECT response FROM checkin_scan_log WHERE scanner = {} AND nonce = {}")
 
 
-async def _insert_log(row: dict[str, Any]) -> None:
-    values = [row.get(column) for column in _LOG_COLUMNS]
-    values[_LOG_COLUMNS.index("payload_hash")] = row.get("payload_hash") or ""
-    values[_LOG_COLUMNS.index("device_id")] = row.get("device_id") or ""
-    values[_LOG_COLUMNS.index("source")] = row.get("source") or "scan"
-    values[-1] = json.dumps(row.get("response") or {})
-    await ScanLog.raw(_LOG_SQL, *values).run()
+def _log_args(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        row["at"],
+        row.get("program"),
+        row.get("session_id"),
+        row.get("ticket_id"),
+        row.get("payload_hash") or "",
+        row["result"],
+        row.get("scanner"),
+        row.get("device_id") or "",
+        row.get("nonce"),
+        row.get("source") or "scan",
+        row.get("scanned_at"),
+        json.dumps(row.get("response") or {}),
+    )
+
+
+def _stored_answer(response: Any) -> CheckinAnswer:
+    return CheckinAnswer.from_dict(json.loads(response) if isinstance(response, str) else response)
 
 
 async def _replayed(scanner: CurrentUser, nonce: str | None) -> CheckinAnswer | None:
     if not nonce:
         return None
-    rows = await ScanLog.raw(
-        "SELECT response FROM checkin_scan_log WHERE scanner = {} AND nonce = {}",
-        scanner.id,
-        nonce,
-    ).run()
-    if not rows:
-        return None
-    response = rows[0]["response"]
-    return CheckinAnswer.from_dict(json.loads(response) if isinstance(response, str) else response)
-
-
-async def _log(scan: _Scan, answer: CheckinAnswer) -> CheckinAnswer:
-    await _insert_log(scan.log_row(answer))
-    return answer
-
-
-_write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-@contextlib.asynccontextmanager
-async def _writing() -> AsyncIterator[Any]:
-    """A write transaction. On SQLite the scans of this process queue on an asyncio lock first:
-    SQLite's own busy handler sleeps up to 100 ms between tries and starves the unlucky."""
-    engine = db.current_engine()
-    if not db.is_sqlite(engine):
-        async with db.write_transaction() as txn:
-            yield txn
-        return
-    loop = asyncio.get_running_loop()
-    lock = _write_locks.get(loop)
-    if lock is None:
-        lock = _write_locks[loop] = asyncio.Lock()
-    async with lock, db.write_transaction() as txn:
-        yield txn
+    rows = await sql.fetch(_REPLAY, scanner.id, nonce)
+    return _stored_answer(rows[0]["response"]) if rows else None
 
 
 async def _decide(
     scan: _Scan, program_slug: Any, *, claims: TicketClaims | None, registration_id: int | None
 ) -> CheckinAnswer:
-    """Read what the rules need and write the answer in one short write transaction (one
-    connection, one commit): the check-in row, where the unique index decides who is first,
-    and the scan-log row."""
+    """Read what the rules need in one query (no lock held), judge, then write: a refusal or
+    a ticket already in is one scan-log row; an admission is one short transaction with the
+    check-in row, where the unique index decides who is first, and the scan-log row."""
+    facts = await _scan_facts(program_slug, scan, registration_id)
+    if isinstance(facts, CheckinAnswer):
+        return facts  # a retry: the first answer, nothing written
+    answer, registration, session = _judge(
+        scan, facts, claims=claims, registration_id=registration_id
+    )
     try:
-        async with _writing() as txn:
-            outcome = await _read_scan(
-                scan, program_slug, claims=claims, registration_id=registration_id
+        if registration is None or session is None:  # a refusal
+            await sql.execute(_INSERT_LOG, *_log_args(scan.log_row(answer)))
+            return answer
+        if session["kept_at"] is not None and scan.source != "offline":
+            # In already: only an earlier offline scan can take the place of the kept one.
+            answer = scan.answer(
+                "already_checked_in",
+                first_name=answer.first_name,
+                checked_in_at=_utc(session["kept_at"]),
             )
-            if isinstance(outcome, CheckinAnswer):
-                return outcome  # a retry: the first answer, nothing written
-            answer, registration = outcome
-            if registration is None:
-                return await _log(scan, answer)  # a refusal: one row in the log
-            return await _admit_in(txn, scan, registration, answer.first_name or "")
+            await sql.execute(_INSERT_LOG, *_log_args(scan.log_row(answer)))
+            return answer
+        locking = not db.is_sqlite(db.current_engine())
+        return await sql.run(_admit(scan, registration["id"], answer.first_name or "", locking))
     except Exception as exc:
         # The same nonce stored meanwhile by a concurrent retry: that answer is the first.
         if _is_integrity_error(exc) and (first := await _replayed(scan.scanner, scan.nonce)):
@@ -518,22 +518,28 @@ async def _decide(
 
 
 # What a scan needs in one query: the program, whether the scanner is assigned to it, the
-# registration the ticket names, and the program's check-in points (one row per session or
-# stop, the program's columns repeated; one row with no session when it has none).
-_SCAN_FACTS_SQL = """
+# first answer to this nonce if it is a retry, the registration the ticket names, and the
+# program's check-in points with the ticket's check-in at each (one row per session or stop,
+# the program's columns repeated; one row with no session when it has none).
+_SCAN_FACTS = Statement(
+    """
 SELECT p.id, p.slug, p.title, p.kind, p.status, p.organiser, p.checkin_opens_minutes_before,
        EXISTS (SELECT 1 FROM checkin_scanner_assignment a
                WHERE a.program = p.id AND a."user" = {}) AS assigned,
+       (SELECT l.response FROM checkin_scan_log l
+        WHERE l.scanner = {} AND l.nonce = {}) AS replay,
        r.id AS registration_id, r.program AS registration_program,
        r.status AS registration_status, r.first_name, r.full_name,
        s.id AS session_id, s.title AS session_title, s.starts_at, s.ends_at,
-       s.location, s.day, s.position
+       s.location, s.day, s.position, c.checked_in_at AS kept_at
 FROM catalog_program p
 LEFT JOIN registration_registration r ON r.id = {}
 LEFT JOIN catalog_session s ON s.program = p.id AND s.checkin = {}
+LEFT JOIN checkin_checkin c ON c.registration = r.id AND c.session = s.id
 WHERE p.slug = {}
 ORDER BY s.starts_at, s.position
 """
+)
 _PROGRAM_KEYS = (
     "id",
     "slug",
@@ -553,17 +559,30 @@ class _Facts:
 
 
 async def _scan_facts(
-    program_slug: Any, scanner: CurrentUser, registration_id: int | None
-) -> _Facts:
+    program_slug: Any, scan: _Scan, registration_id: int | None
+) -> _Facts | CheckinAnswer:
+    """The facts of a scan, or the first answer when its nonce was seen before."""
     if not isinstance(program_slug, str) or not program_slug.strip() or len(program_slug) > 120:
         await program_by_slug(program_slug)  # raises the field error
     # A signed id beyond the column's range names no registration (and must not reach the
     # database as an out-of-range parameter).
     wanted = registration_id if registration_id and registration_id <= MAX_ID else 0
-    rows = await Program.raw(_SCAN_FACTS_SQL, scanner.id, wanted, True, program_slug.strip()).run()
+    rows = await sql.fetch(
+        _SCAN_FACTS,
+        scan.scanner.id,
+        scan.scanner.id,
+        scan.nonce,
+        wanted,
+        True,
+        program_slug.strip(),
+    )
     if not rows:
+        if (first := await _replayed(scan.scanner, scan.nonce)) is not None:
+            return first  # answered before the program went away
         await program_by_slug(program_slug)  # raises the 404 with its message
     row = rows[0]
+    if row["replay"] is not None:
+        return _stored_answer(row["replay"])
     program = {key: row[key] for key in _PROGRAM_KEYS}
     program["assigned"] = bool(row["assigned"])
     registration = None
@@ -584,6 +603,7 @@ async def _scan_facts(
             "location": r["location"],
             "day": r["day"],
             "position": r["position"],
+            "kept_at": r["kept_at"],
         }
         for r in rows
         if r["session_id"] is not None
@@ -591,56 +611,47 @@ async def _scan_facts(
     return _Facts(program, registration, sessions)
 
 
-async def _read_scan(
-    scan: _Scan,
-    program_slug: Any,
-    *,
-    claims: TicketClaims | None,
-    registration_id: int | None,
-) -> CheckinAnswer | tuple[CheckinAnswer, dict[str, Any] | None]:
-    """The first answer of a retried nonce, or (the answer, the registration to admit or None
-    for a refusal). Writes nothing."""
-    if (first := await _replayed(scan.scanner, scan.nonce)) is not None:
-        return first
-    facts = await _scan_facts(program_slug, scan.scanner, registration_id)
+def _judge(
+    scan: _Scan, facts: _Facts, *, claims: TicketClaims | None, registration_id: int | None
+) -> tuple[CheckinAnswer, dict[str, Any] | None, dict[str, Any] | None]:
+    """The rules: (the answer, the registration and session to admit), or (a refusal, None,
+    None). Sets the scan's program and session."""
     program, registration, sessions = facts.program, facts.registration, facts.sessions
     scan.program = program
     if not (program["assigned"] or can_manage(scan.scanner, program)):
-        return scan.answer("not_allowed"), None
+        return scan.answer("not_allowed"), None, None
     session = _pick_session(sessions, scan.session_id) if scan.session_id else None
     if registration_id is None:  # the scanned text is not a ticket we signed
-        return scan.answer("invalid"), None
+        return scan.answer("invalid"), None, None
     if claims is not None and claims.program_id != program["id"]:
-        return scan.answer("wrong_program"), None
+        return scan.answer("wrong_program"), None, None
     if registration is None or registration["program"] != program["id"]:
-        return scan.answer("unknown"), None
+        return scan.answer("unknown"), None, None
     first_name = first_name_of(registration)
     if registration["status"] == "cancelled":
-        return scan.answer("cancelled", first_name=first_name), None
+        return scan.answer("cancelled", first_name=first_name), None, None
     if registration["status"] != "confirmed":
-        return scan.answer("waitlisted", first_name=first_name), None
+        return scan.answer("waitlisted", first_name=first_name), None, None
     if session is None:
         session = open_session(program, sessions, scan.at)
         if session is None:
-            return scan.answer("outside_window", first_name=first_name), None
+            return scan.answer("outside_window", first_name=first_name), None, None
         scan.session_id = session["id"]
-    return scan.answer("ok", first_name=first_name), registration
+    return scan.answer("ok", first_name=first_name), registration, session
 
 
-async def _admit_in(
-    txn: Any, scan: _Scan, registration: dict[str, Any], first_name: str
-) -> CheckinAnswer:
-    """Insert the check-in; the unique index decides who is first, whatever the concurrency."""
+def _admit(
+    scan: _Scan, registration_id: int, first_name: str, locking: bool
+) -> sql.Unit[CheckinAnswer]:
+    """Insert the check-in; when a row is in the way, answer with it (and, offline, keep the
+    earliest scan). One transaction, run by youth_hub.sql."""
     assert scan.session_id is not None
-    # On PostgreSQL FOR UPDATE: a concurrent earlier offline scan waits for this one.
-    lock = "" if db.is_sqlite(db.current_engine()) else " FOR UPDATE"
-    rows: list[dict[str, Any]] = []
+    kept: dict[str, Any] | None = None
     for _attempt in range(2):  # twice: the row in the way may be undone in between
-        savepoint = await txn.savepoint()
-        try:
-            await CheckIn.raw(
-                _CHECKIN_SQL,
-                registration["id"],
+        inserted = yield (
+            _INSERT_CHECKIN,
+            (
+                registration_id,
                 scan.session_id,
                 scan.program["id"],
                 scan.at,
@@ -650,44 +661,35 @@ async def _admit_in(
                 scan.scanner.id,
                 scan.nonce,
                 scan.source,
-            ).run()
-        except Exception as exc:
-            if not _is_integrity_error(exc):
-                raise
-            await savepoint.rollback_to()
-        else:
+            ),
+        )
+        if inserted:
             answer = scan.answer("ok", first_name=first_name, checked_in_at=scan.at)
-            await _insert_log(scan.log_row(answer))
+            yield _INSERT_LOG, _log_args(scan.log_row(answer))
             return answer
-        # Somebody was first. Offline, the earliest scan is the one kept whatever order the
-        # batches arrive in: a later-arriving earlier scan takes the kept place.
-        rows = await CheckIn.raw(
-            "SELECT id, checked_in_at, scanned_at, device_id, scanner, source "
-            "FROM checkin_checkin WHERE registration = {} AND session = {}" + lock,
-            registration["id"],
-            scan.session_id,
-        ).run()
+        rows = yield _KEPT[locking], (registration_id, scan.session_id)
         if rows:
+            kept = rows[0]
             break
-    if not rows:
+    if kept is None:
         raise RuntimeError("check-in row both present and absent twice over")
-    kept = rows[0]
     kept_at = _utc(kept["checked_in_at"])
     duplicate: dict[str, Any]
     if scan.source == "offline" and scan.at < kept_at:
-        await (
-            CheckIn.update(
-                {
-                    CheckIn.checked_in_at: scan.at,
-                    CheckIn.scanned_at: scan.scanned_at or scan.at,
-                    CheckIn.device_id: scan.device_id,
-                    CheckIn.scanner: scan.scanner.id,
-                    CheckIn.nonce: scan.nonce,
-                    CheckIn.source: scan.source,
-                }
-            )
-            .where((CheckIn.id == kept["id"]) & (CheckIn.checked_in_at > scan.at))
-            .run()
+        # Offline, the earliest scan is the one kept whatever order the batches arrive in:
+        # a later-arriving earlier scan takes the kept place.
+        yield (
+            _MOVE_KEPT,
+            (
+                scan.at,
+                scan.scanned_at or scan.at,
+                scan.device_id,
+                scan.scanner.id,
+                scan.nonce,
+                scan.source,
+                kept["id"],
+                scan.at,
+            ),
         )
         duplicate = {
             "scanner": kept["scanner"],
@@ -704,20 +706,19 @@ async def _admit_in(
             "source": scan.source,
         }
     answer = scan.answer("already_checked_in", first_name=first_name, checked_in_at=kept_at)
-    await _insert_log(scan.log_row(answer))
+    yield _INSERT_LOG, _log_args(scan.log_row(answer))
     if scan.source == "offline" or duplicate["source"] == "offline":
         # The scan that is not (or no longer) the kept one, recorded for reconciliation.
-        await _insert_log(
-            {
-                "at": scan.now,
-                "program": scan.program["id"],
-                "session_id": scan.session_id,
-                "ticket_id": registration["id"],
-                "result": "duplicate",
-                "response": {"kept_checked_in_at": kept_at.isoformat()},
-                **duplicate,
-            }
-        )
+        record = {
+            "at": scan.now,
+            "program": scan.program["id"],
+            "session_id": scan.session_id,
+            "ticket_id": registration_id,
+            "result": "duplicate",
+            "response": {"kept_checked_in_at": kept_at.isoformat()},
+            **duplicate,
+        }
+        yield _INSERT_LOG, _log_args(record)
     return answer
 
 

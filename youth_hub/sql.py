@@ -1,0 +1,167 @@
+"""Hand-written statements for the hot paths (a scan, a Bearer token), run on the driver.
+
+Piccolo builds every query anew (its ForeignKey traversal calls `dir()` per column) and sends
+each statement through its engine; on SQLite every statement is also a hop to the
+connection's thread and back. On a check-in that was most of the request's CPU. Here a
+statement is written once with Piccolo's `{}` placeholders and compiled per dialect once.
+
+A *unit* is a generator that yields `(statement, args)` and is sent back the rows; `run()`
+executes it as one write transaction: on SQLite whole inside the connection's thread (one
+hop, BEGIN IMMEDIATE to COMMIT), on PostgreSQL statement by statement on one connection.
+The rules stay in the generator, written once for both databases.
+
+Everything that is not a hot path keeps using Piccolo's query builder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import weakref
+from collections.abc import AsyncIterator, Generator, Sequence
+from typing import Any, TypeVar
+
+from piccolo.engine.base import Engine
+
+from youth_hub import db
+
+T = TypeVar("T")
+Rows = list[dict[str, Any]]
+Unit = Generator[tuple["Statement", Sequence[Any]], Rows, T]
+
+
+class Statement:
+    """One SQL text with `{}` placeholders (as in Piccolo's `raw()`), compiled per dialect."""
+
+    __slots__ = ("postgres", "sqlite")
+
+    def __init__(self, text: str) -> None:
+        parts = text.split("{}")
+        self.sqlite = "?".join(parts)
+        self.postgres = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+
+
+def _refuse_nested(engine: Engine) -> None:
+    # A Piccolo transaction holds its own connection: a statement here would run beside it,
+    # not in it (and on SQLite wait for its lock).
+    if engine.current_transaction.get() is not None:
+        raise RuntimeError("youth_hub.sql runs outside Piccolo transactions only")
+
+
+@contextlib.asynccontextmanager
+async def _sqlite_connection(engine: Any) -> AsyncIterator[Any]:
+    """A pooled aiosqlite connection (a fresh one on an event loop the pool does not serve)."""
+    if isinstance(engine, db.PooledSQLiteEngine) and engine._pooling():
+        connection = await engine._acquire()
+        try:
+            yield connection
+        finally:
+            await engine._release(connection)
+        return
+    connection = await engine.get_connection()
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def _postgres_connection(engine: Any) -> AsyncIterator[Any]:
+    if engine.pool is not None:
+        async with engine.pool.acquire() as connection:
+            yield connection
+        return
+    connection = await engine.get_new_connection()
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+_write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sqlite_write_lock() -> asyncio.Lock:
+    """The writers of this process queue here first: SQLite's own busy handler sleeps up to
+    100 ms between tries and starves the unlucky, which shows as a long p99."""
+    loop = asyncio.get_running_loop()
+    lock = _write_locks.get(loop)
+    if lock is None:
+        lock = _write_locks[loop] = asyncio.Lock()
+    return lock
+
+
+# ------------------------------------------------------------------ in the SQLite thread
+
+
+def _sqlite_rows(connection: sqlite3.Connection, statement: Statement, args: Sequence[Any]) -> Rows:
+    rows: Rows = connection.execute(statement.sqlite, tuple(args)).fetchall()
+    return rows
+
+
+def _sqlite_unit(connection: sqlite3.Connection, unit: Unit[T]) -> T:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        request = next(unit)
+        while True:
+            request = unit.send(_sqlite_rows(connection, *request))
+    except StopIteration as done:
+        connection.execute("COMMIT")
+        result: T = done.value
+        return result
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+# ------------------------------------------------------------------ the API
+
+
+async def fetch(statement: Statement, *args: Any) -> Rows:
+    """The rows of one read, as dicts."""
+    engine = db.current_engine()
+    _refuse_nested(engine)
+    if db.is_sqlite(engine):
+        async with _sqlite_connection(engine) as connection:
+            rows: Rows = await connection._execute(_sqlite_rows, connection._conn, statement, args)
+            return rows
+    async with _postgres_connection(engine) as connection:
+        return [dict(row) for row in await connection.fetch(statement.postgres, *args)]
+
+
+async def execute(statement: Statement, *args: Any) -> Rows:
+    """One write statement on its own (its own transaction); the rows it returns, if any."""
+    engine = db.current_engine()
+    _refuse_nested(engine)
+    if db.is_sqlite(engine):
+        async with _sqlite_write_lock(), _sqlite_connection(engine) as connection:
+            rows: Rows = await connection._execute(_sqlite_rows, connection._conn, statement, args)
+            return rows
+    async with _postgres_connection(engine) as connection:
+        return [dict(row) for row in await connection.fetch(statement.postgres, *args)]
+
+
+async def run(unit: Unit[T]) -> T:
+    """Run a unit as one write transaction and return what it returns. A statement that
+    fails (an integrity error, say) rolls the whole transaction back and reaches the caller;
+    the unit is not resumed."""
+    engine = db.current_engine()
+    _refuse_nested(engine)
+    if db.is_sqlite(engine):
+        async with _sqlite_write_lock(), _sqlite_connection(engine) as connection:
+            result: T = await connection._execute(_sqlite_unit, connection._conn, unit)
+            return result
+    async with _postgres_connection(engine) as connection, connection.transaction():
+        try:
+            request = next(unit)
+            while True:
+                statement, args = request
+                rows = [dict(row) for row in await connection.fetch(statement.postgres, *args)]
+                request = unit.send(rows)
+        except StopIteration as done:
+            value: T = done.value
+            return value
