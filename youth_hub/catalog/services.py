@@ -32,6 +32,7 @@ from youth_hub.catalog.signals import (
     emit_capacity_raised,
     emit_program_cancelled,
     emit_program_changed,
+    sessions_in_use,
 )
 from youth_hub.catalog.tables import Program, ProgramSession, ProgramTopic
 from youth_hub.catalog.validation import (
@@ -405,38 +406,74 @@ async def _replace_sessions(
     program_id: int, old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
 ) -> None:
     """Keep the rows named by id (check-ins point at them), update them, drop the rest and
-    insert the new ones. An id of another program's session counts as a new row."""
+    insert the new ones. An id of another program's session counts as a new row. Dropping a
+    row that another domain still needs (check-ins) refuses the whole change."""
     old_ids = {r["id"] for r in old}
-    kept: set[int] = set()
+    kept: dict[int, int] = {}  # id -> new position
     fresh: list[tuple[int, Mapping[str, Any]]] = []
     for position, session in enumerate(new):
         ident = session.get("id")
         if isinstance(ident, int) and ident in old_ids and ident not in kept:
-            kept.add(ident)
-            await (
-                ProgramSession.update(
-                    {
-                        ProgramSession.position: position,
-                        ProgramSession.title: session["title"],
-                        ProgramSession.starts_at: session["starts_at"],
-                        ProgramSession.ends_at: session["ends_at"],
-                        ProgramSession.location: session["location"],
-                        ProgramSession.day: session["day"],
-                        ProgramSession.checkin: session["checkin"],
-                    }
-                )
-                .where(ProgramSession.id == ident)
-                .run()
-            )
+            kept[ident] = position
         else:
             fresh.append((position, session))
-    gone = old_ids - kept
+    gone = old_ids - kept.keys()
     if gone:
-        await ProgramSession.delete().where(ProgramSession.id.is_in(list(gone))).run()
+        await _refuse_removing_used(old, gone)  # before any write of this function
+    for ident, position in kept.items():
+        session = new[position]
+        await (
+            ProgramSession.update(
+                {
+                    ProgramSession.position: position,
+                    ProgramSession.title: session["title"],
+                    ProgramSession.starts_at: session["starts_at"],
+                    ProgramSession.ends_at: session["ends_at"],
+                    ProgramSession.location: session["location"],
+                    ProgramSession.day: session["day"],
+                    ProgramSession.checkin: session["checkin"],
+                }
+            )
+            .where(ProgramSession.id == ident)
+            .run()
+        )
+    if gone:
+        await ProgramSession.delete().where(ProgramSession.id.is_in(sorted(gone))).run()
     if fresh:
         await ProgramSession.insert(
             *(_session_row(program_id, position, s) for position, s in fresh)
         ).run()
+
+
+async def _refuse_removing_used(old: Sequence[Mapping[str, Any]], gone: set[int]) -> None:
+    """ValidationFailed when a session or stop about to be deleted has check-ins: the delete
+    would cascade to them and lose the attendance history."""
+    if not db.is_sqlite(db.current_engine()):
+        # A check-in being inserted holds a key-share lock on its session: wait for it to
+        # commit, and make later ones wait for us, so the question below stays answered.
+        # (SQLite's BEGIN IMMEDIATE already serialises every writer.)
+        await (
+            ProgramSession.select(ProgramSession.id)
+            .where(ProgramSession.id.is_in(sorted(gone)))
+            .lock_rows("UPDATE")
+            .run()
+        )
+    used = await sessions_in_use(gone)
+    if not used:
+        return
+    names = [
+        r["title"] or _("Session %(n)s", n=index + 1)
+        for index, r in enumerate(old)
+        if r["id"] in used
+    ]
+    titles = ", ".join(f"“{name}”" for name in names)
+    message = _(
+        "%(field)s: check-ins are already recorded for %(titles)s. Sessions or stops with "
+        "check-ins cannot be removed, or their attendance would be lost.",
+        field=field_label("sessions"),
+        titles=titles,
+    )
+    raise ValidationFailed([FieldError("sessions", message)], message=message)
 
 
 async def publish_program(user: CurrentUser | None, slug: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ Other domains use only what is exported here. Registration's staff list and the 
 show check-ins, but sit below this domain: they read them through the hooks registered here.
 """
 
+from youth_hub.checkin import listeners as _listeners  # noqa: F401 (connects signals)
 from youth_hub.checkin.services import (
     RESULTS,
     CheckinAnswer,
