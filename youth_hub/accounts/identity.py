@@ -129,7 +129,8 @@ def identity_middleware(app: ASGIApp) -> ASGIApp:
 def requires(role: Role) -> Any:
     """Guard: signed in with at least `role` (401 when anonymous, 403 when the role is lower)."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async on purpose: Litestar runs a sync guard in a worker thread, a hop per request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if user is None:
             raise NotAuthorizedException()

@@ -7,6 +7,7 @@ created on first use and by `youth-hub keys rotate`; older keys stay listed and 
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import secrets
 import threading
@@ -26,8 +27,8 @@ class TicketKey:
     created: float
     private_key: Ed25519PrivateKey
 
-    @property
-    def public_key(self) -> Ed25519PublicKey:
+    @functools.cached_property
+    def public_key(self) -> Ed25519PublicKey:  # derived once: every scan verifies with it
         return self.private_key.public_key()
 
     def public_key_b64(self) -> str:
@@ -137,10 +138,11 @@ _rings: dict[Path, KeyRing] = {}
 
 
 def keyring(data_dir: Path) -> KeyRing:
-    path = Path(data_dir).resolve()
-    ring = _rings.get(path)
+    ring = _rings.get(data_dir)  # as given first: resolving costs a stat per path part
     if ring is None:
-        ring = _rings[path] = KeyRing(path)
+        path = Path(data_dir).resolve()
+        ring = _rings.get(path) or KeyRing(path)
+        _rings[path] = _rings[data_dir] = ring
     return ring
 
 

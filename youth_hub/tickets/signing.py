@@ -36,7 +36,7 @@ def _b64encode(raw: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
-    if not text or any(c not in _B64_ALPHABET for c in text):
+    if not text or not _B64_ALPHABET.issuperset(text):
         raise InvalidTicket("not base64url")
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
