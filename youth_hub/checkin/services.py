@@ -486,35 +486,54 @@ async def _replayed(scanner: CurrentUser, nonce: str | None) -> CheckinAnswer | 
 async def _decide(
     scan: _Scan, program_slug: Any, *, claims: TicketClaims | None, registration_id: int | None
 ) -> CheckinAnswer:
-    """Read what the rules need in one query (no lock held), judge, then write: a refusal or
-    a ticket already in is one scan-log row; an admission is one short transaction with the
-    check-in row, where the unique index decides who is first, and the scan-log row."""
-    facts = await _scan_facts(program_slug, scan, registration_id)
-    if isinstance(facts, CheckinAnswer):
-        return facts  # a retry: the first answer, nothing written
-    answer, registration, session = _judge(
-        scan, facts, claims=claims, registration_id=registration_id
-    )
-    try:
-        if registration is None or session is None:  # a refusal
-            await sql.execute(_INSERT_LOG, *_log_args(scan.log_row(answer)))
-            return answer
-        if session["kept_at"] is not None and scan.source != "offline":
-            # In already: only an earlier offline scan can take the place of the kept one.
-            answer = scan.answer(
-                "already_checked_in",
-                first_name=answer.first_name,
-                checked_in_at=_utc(session["kept_at"]),
-            )
-            await sql.execute(_INSERT_LOG, *_log_args(scan.log_row(answer)))
-            return answer
-        locking = not db.is_sqlite(db.current_engine())
-        return await sql.run(_admit(scan, registration["id"], answer.first_name or "", locking))
-    except Exception as exc:
-        # The same nonce stored meanwhile by a concurrent retry: that answer is the first.
-        if _is_integrity_error(exc) and (first := await _replayed(scan.scanner, scan.nonce)):
-            return first
-        raise
+    """Read what the rules need in one query (no lock held), judge, then record."""
+    requested_session = scan.session_id
+    for attempt in range(2):
+        scan.session_id = requested_session
+        facts = await _scan_facts(program_slug, scan, registration_id)
+        if isinstance(facts, CheckinAnswer):
+            return facts  # a retry: the first answer, nothing written
+        answer, registration, session = _judge(
+            scan, facts, claims=claims, registration_id=registration_id
+        )
+        try:
+            return await _record(scan, answer, registration, session)
+        except Exception as exc:
+            if not _is_integrity_error(exc):
+                raise
+            # The same nonce stored meanwhile by a concurrent retry: that answer is the first.
+            if (first := await _replayed(scan.scanner, scan.nonce)) is not None:
+                return first
+            if attempt:
+                raise
+            # Otherwise a row the scan pointed at (a session, a registration) was deleted
+            # between the read and the write: judge again on what is there now.
+    raise AssertionError("unreachable")
+
+
+async def _record(
+    scan: _Scan,
+    answer: CheckinAnswer,
+    registration: dict[str, Any] | None,
+    session: dict[str, Any] | None,
+) -> CheckinAnswer:
+    """A refusal or a ticket already in is one scan-log row; an admission is one short
+    transaction with the check-in row, where the unique index decides who is first, and the
+    scan-log row."""
+    if registration is None or session is None:  # a refusal
+        await sql.execute(_INSERT_LOG, *_log_args(scan.log_row(answer)))
+        return answer
+    if session["kept_at"] is not None and scan.source != "offline":
+        # In already: only an earlier offline scan can take the place of the kept one.
+        answer = scan.answer(
+            "already_checked_in",
+            first_name=answer.first_name,
+            checked_in_at=_utc(session["kept_at"]),
+        )
+        await sql.execute(_INSERT_LOG, *_log_args(scan.log_row(answer)))
+        return answer
+    locking = not db.is_sqlite(db.current_engine())
+    return await sql.run(_admit(scan, registration["id"], answer.first_name or "", locking))
 
 
 # What a scan needs in one query: the program, whether the scanner is assigned to it, the

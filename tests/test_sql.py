@@ -1,0 +1,82 @@
+"""youth_hub.sql: hand-written statements and write units on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from youth_hub import db, sql
+from youth_hub.accounts.tables import StaffUser
+from youth_hub.sql import Statement
+
+_ADD = Statement(
+    "INSERT INTO accounts_staff_user (email, name, role, password_hash, active, language, "
+    "created_at) VALUES ({}, {}, 'scanner', 'x', {}, 'id', CURRENT_TIMESTAMP) RETURNING id"
+)
+_BY_EMAIL = Statement("SELECT id, email, name FROM accounts_staff_user WHERE email = {}")
+
+
+def test_placeholders_are_compiled_per_dialect() -> None:
+    statement = Statement("SELECT a FROM t WHERE b = {} AND c IN ({}, {})")
+    assert statement.sqlite == "SELECT a FROM t WHERE b = ? AND c IN (?, ?)"
+    assert statement.postgres == "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)"
+
+
+async def test_fetch_returns_dicts_and_execute_returns_what_the_statement_returns(
+    engine: Any,
+) -> None:
+    rows = await sql.execute(_ADD, "a@example.test", "Ani", True)
+    assert len(rows) == 1 and isinstance(rows[0]["id"], int)
+    assert await sql.fetch(_BY_EMAIL, "a@example.test") == [
+        {"id": rows[0]["id"], "email": "a@example.test", "name": "Ani"}
+    ]
+    assert await sql.fetch(_BY_EMAIL, "nobody@example.test") == []
+
+
+def _two_staff(first: str, second: str) -> sql.Unit[list[int]]:
+    one = yield _ADD, (first, "Satu", True)
+    two = yield _ADD, (second, "Dua", True)
+    return [one[0]["id"], two[0]["id"]]
+
+
+async def test_a_unit_commits_all_its_statements_and_returns_its_value(engine: Any) -> None:
+    ids = await sql.run(_two_staff("one@example.test", "two@example.test"))
+    assert len(set(ids)) == 2
+    assert await StaffUser.count().run() == 2
+
+
+async def test_a_failing_statement_rolls_back_the_whole_unit(engine: Any) -> None:
+    resumed_after_failure = []
+
+    def unit() -> Generator[Any, Any, None]:
+        yield _ADD, ("same@example.test", "Satu", True)
+        yield _ADD, ("same@example.test", "Dua", True)  # the unique email refuses it
+        resumed_after_failure.append(True)
+
+    with pytest.raises(Exception) as caught:
+        await sql.run(unit())
+    assert "unique" in str(caught.value).lower()
+    assert resumed_after_failure == []
+    assert await StaffUser.count().run() == 0  # the first insert went with the second
+    # and the pooled connection is clean for the next unit
+    await sql.run(_two_staff("x@example.test", "y@example.test"))
+    assert await StaffUser.count().run() == 2
+
+
+async def test_an_exception_in_the_unit_itself_rolls_back_too(engine: Any) -> None:
+    def unit() -> Generator[Any, Any, None]:
+        yield _ADD, ("gone@example.test", "Satu", True)
+        raise ValueError("the rules said no")
+
+    with pytest.raises(ValueError, match="the rules said no"):
+        await sql.run(unit())
+    assert await sql.fetch(_BY_EMAIL, "gone@example.test") == []
+
+
+async def test_refused_inside_a_piccolo_transaction(engine: Any) -> None:
+    # It would run on another connection, beside the transaction rather than in it.
+    async with db.write_transaction():
+        with pytest.raises(RuntimeError, match="outside Piccolo transactions"):
+            await sql.fetch(_BY_EMAIL, "a@example.test")
