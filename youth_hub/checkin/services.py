@@ -437,10 +437,33 @@ _CHECKIN_COLUMNS = (
     "source",
 )
 # No check-then-insert: the unique index on (registration, session) picks the one `ok`.
-_INSERT_CHECKIN = Statement(
+_INSERT_CHECKIN_SQL = (
     f"INSERT INTO checkin_checkin ({', '.join(_CHECKIN_COLUMNS)}) "
     f"VALUES ({', '.join('{}' for _ in _CHECKIN_COLUMNS)}) "
     "ON CONFLICT (registration, session) DO NOTHING RETURNING id"
+)
+_INSERT_CHECKIN = Statement(_INSERT_CHECKIN_SQL)
+# PostgreSQL admits in one statement, without BEGIN and COMMIT round trips: the check-in and
+# its log row together, or neither when the ticket is in already (then the unit below runs).
+# SQLite has no INSERT in WITH, and runs the unit whole in its thread anyway.
+_LOG_TYPES = (
+    "timestamptz",
+    "integer",
+    "integer",
+    "integer",
+    "varchar",
+    "varchar",
+    "integer",
+    "varchar",
+    "varchar",
+    "varchar",
+    "timestamptz",
+    "json",
+)
+_ADMIT_AT_ONCE = Statement(
+    f"WITH admitted AS ({_INSERT_CHECKIN_SQL}) "
+    f"INSERT INTO checkin_scan_log ({', '.join(_LOG_COLUMNS)}) "
+    f"SELECT {', '.join('{}::' + t for t in _LOG_TYPES)} FROM admitted RETURNING id"
 )
 _KEPT_SQL = (
     "SELECT id, checked_in_at, scanned_at, device_id, scanner, source "
@@ -469,6 +492,21 @@ def _log_args(row: Mapping[str, Any]) -> tuple[Any, ...]:
         row.get("source") or "scan",
         row.get("scanned_at"),
         json.dumps(row.get("response") or {}),
+    )
+
+
+def _checkin_args(scan: _Scan, registration_id: int) -> tuple[Any, ...]:
+    return (
+        registration_id,
+        scan.session_id,
+        scan.program["id"],
+        scan.at,
+        scan.scanned_at or scan.at,
+        scan.now,
+        scan.device_id,
+        scan.scanner.id,
+        scan.nonce,
+        scan.source,
     )
 
 
@@ -532,8 +570,13 @@ async def _record(
         )
         await sql.execute(_INSERT_LOG, *_log_args(scan.log_row(answer)))
         return answer
-    locking = not db.is_sqlite(db.current_engine())
-    return await sql.run(_admit(scan, registration["id"], answer.first_name or "", locking))
+    postgres = not db.is_sqlite(db.current_engine())
+    if postgres:
+        ok = scan.answer("ok", first_name=answer.first_name, checked_in_at=scan.at)
+        args = _checkin_args(scan, registration["id"]) + _log_args(scan.log_row(ok))
+        if await sql.execute(_ADMIT_AT_ONCE, *args):
+            return ok
+    return await sql.run(_admit(scan, registration["id"], answer.first_name or "", postgres))
 
 
 # What a scan needs in one query: the program, whether the scanner is assigned to it, the
@@ -667,21 +710,7 @@ def _admit(
     assert scan.session_id is not None
     kept: dict[str, Any] | None = None
     for _attempt in range(2):  # twice: the row in the way may be undone in between
-        inserted = yield (
-            _INSERT_CHECKIN,
-            (
-                registration_id,
-                scan.session_id,
-                scan.program["id"],
-                scan.at,
-                scan.scanned_at or scan.at,
-                scan.now,
-                scan.device_id,
-                scan.scanner.id,
-                scan.nonce,
-                scan.source,
-            ),
-        )
+        inserted = yield _INSERT_CHECKIN, _checkin_args(scan, registration_id)
         if inserted:
             answer = scan.answer("ok", first_name=first_name, checked_in_at=scan.at)
             yield _INSERT_LOG, _log_args(scan.log_row(answer))
