@@ -41,13 +41,17 @@ def off_loop(func: Any, *args: Any) -> Any:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # Every test that touches the database runs on SQLite and on PostgreSQL.
+    # Every test that touches the database runs on SQLite and on PostgreSQL, but for the few
+    # about one database's own mechanics (@pytest.mark.only_backend("postgres")).
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize(
-            "backend",
-            ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-            scope="session",
-        )
+        only = metafunc.definition.get_closest_marker("only_backend")
+        backends = [
+            pytest.param("sqlite", id="sqlite"),
+            pytest.param("postgres", marks=pytest.mark.postgres, id="postgres"),
+        ]
+        if only is not None:
+            backends = [b for b in backends if b.values[0] in only.args]
+        metafunc.parametrize("backend", backends, scope="session")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Generator
 from typing import Any
 
@@ -80,3 +81,14 @@ async def test_refused_inside_a_piccolo_transaction(engine: Any) -> None:
     async with db.write_transaction():
         with pytest.raises(RuntimeError, match="outside Piccolo transactions"):
             await sql.fetch(_BY_EMAIL, "a@example.test")
+
+
+@pytest.mark.only_backend("sqlite")  # PostgreSQL reads go through the asyncpg pool
+async def test_sqlite_point_reads_run_on_a_read_only_connection_of_the_loop(engine: Any) -> None:
+    await sql.execute(_ADD, "r@example.test", "Rani", True)
+    reader = engine.loop_reader()
+    assert reader is not None and reader is engine.loop_reader()  # one per loop, reused
+    assert (await sql.fetch(_BY_EMAIL, "r@example.test"))[0]["name"] == "Rani"
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.execute("DELETE FROM accounts_staff_user")
+    assert await StaffUser.count().run() == 1

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import fcntl
 import io
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ class PooledSQLiteEngine(SQLiteEngine):
     every transaction (about 2 ms of CPU each). Here both reuse a few long-lived connections
     of the event loop that first used the engine; other loops get fresh ones as before."""
 
-    __slots__ = ("_closed", "_idle", "_open", "_pool_loop", "_pool_size")
+    __slots__ = ("_closed", "_idle", "_open", "_pool_loop", "_pool_size", "_reader")
 
     def __init__(self, path: str, *, pool_size: int = 8, **connection_kwargs: Any) -> None:
         super().__init__(path=path, **connection_kwargs)
@@ -35,6 +36,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._idle: asyncio.Queue[Any] | None = None
         self._open = 0
         self._closed = False
+        self._reader: sqlite3.Connection | None = None
 
     def _pooling(self) -> bool:
         loop = asyncio.get_running_loop()
@@ -100,8 +102,24 @@ class PooledSQLiteEngine(SQLiteEngine):
             return await super().get_connection()
         return _Lease(await self._acquire(), self)
 
+    def loop_reader(self) -> sqlite3.Connection | None:
+        """A read-only connection used on the event loop's own thread, for short point reads
+        (youth_hub.sql.fetch): in WAL mode a read never waits for a writer, and a read by key
+        costs less than the hop to a connection's thread and back. None off the pool's loop."""
+        if not self._pooling():
+            return None
+        if self._reader is None:
+            reader = sqlite3.connect(**{**self.connection_kwargs, "timeout": 1.0})
+            reader.row_factory = dict_factory
+            reader.execute("PRAGMA query_only = 1")
+            self._reader = reader
+        return self._reader
+
     async def close_pool(self) -> None:
         self._closed = True
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         while self._idle is not None and not self._idle.empty():
             await self._idle.get_nowait().close()
             self._open -= 1

@@ -122,10 +122,14 @@ def _sqlite_unit(connection: sqlite3.Connection, unit: Unit[T]) -> T:
 
 
 async def fetch(statement: Statement, *args: Any) -> Rows:
-    """The rows of one read, as dicts."""
+    """The rows of one short read (by key, a few rows), as dicts. On SQLite it runs on the
+    event loop's thread itself (see PooledSQLiteEngine.loop_reader): keep it to point reads."""
     engine = db.current_engine()
     _refuse_nested(engine)
     if db.is_sqlite(engine):
+        reader = engine.loop_reader() if isinstance(engine, db.PooledSQLiteEngine) else None
+        if reader is not None:
+            return _sqlite_rows(reader, statement, args)
         async with _sqlite_connection(engine) as connection:
             rows: Rows = await connection._execute(_sqlite_rows, connection._conn, statement, args)
             return rows

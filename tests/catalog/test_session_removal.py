@@ -183,14 +183,13 @@ async def test_staff_form_shows_the_refusal_next_to_the_sessions(client: Any) ->
     assert [s["id"] for s in await sessions_of(program)] == [first["id"]]
 
 
+@pytest.mark.only_backend("postgres")
 async def test_a_check_in_being_written_is_waited_for_not_lost(
-    engine: Any, settings: Settings, backend: str
+    engine: Any, settings: Settings
 ) -> None:
     """PostgreSQL: a check-in inserted but not yet committed when the organiser saves. Without
     the row lock the check misses it and the delete then cascades to it once it commits.
     (SQLite's BEGIN IMMEDIATE lets one writer at a time in; nothing to race.)"""
-    if backend != "postgres":
-        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE")
     organiser, program, (first, second) = await two_sessions()
     registration = await make_registration(program)
     scanner = await asyncpg.connect(settings.database_url)
