@@ -8,6 +8,59 @@
 (function () {
   "use strict";
 
+  var PAGES_KEY = "yh-offline-pages";  // the program pages this phone kept for offline use
+  var MAX_PAGES = 40;
+  var RECENT_KEEP = 50;                // offline scans kept for the "last scans" list
+
+  /* The scan page's address as the service worker keys it: one per program and session choice. */
+  function pageKey(slug, session) {
+    return "/scan?program=" + encodeURIComponent(slug || "") + "&session=" + encodeURIComponent(session || "");
+  }
+
+  function readPages() {
+    try { return JSON.parse(localStorage.getItem(PAGES_KEY) || "{}") || {}; } catch (e) { return {}; }
+  }
+
+  /* The offline page (served by the service worker for a program never opened online): list the
+     program pages this phone did keep, checked against the cache itself. */
+  async function listOfflinePrograms(list) {
+    var pages = readPages();
+    var entries = Object.keys(pages).map(function (k) { return pages[k]; }).filter(function (p) {
+      return p && typeof p.url === "string" && p.url.indexOf("/scan?program=") === 0;
+    });
+    entries.sort(function (a, b) { return String(b.at).localeCompare(String(a.at)); });
+    var shown = 0;
+    for (var i = 0; i < entries.length; i++) {
+      var kept = null;
+      try { kept = window.caches ? await caches.match(entries[i].url, { ignoreVary: true }) : null; } catch (e) { kept = null; }
+      if (!kept) { continue; }
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = entries[i].url;
+      link.dataset.program = entries[i].program || "";
+      link.textContent = entries[i].title || entries[i].program;
+      item.appendChild(link);
+      if (entries[i].session) {
+        var session = document.createElement("span");
+        session.className = "hint";
+        session.textContent = " · " + entries[i].session;
+        item.appendChild(session);
+      }
+      list.appendChild(item);
+      shown++;
+    }
+    var none = document.getElementById("offline-programs-none");
+    if (none) { none.hidden = shown > 0; }
+  }
+
+  var offlineList = document.getElementById("offline-programs");
+  if (document.getElementById("scan-offline") && offlineList) {
+    var retry = document.getElementById("offline-retry");
+    if (retry) { retry.href = location.href; }
+    listOfflinePrograms(offlineList);
+    return;
+  }
+
   var app = document.getElementById("scan-app");
   if (!app) { return; }
   var strings = (document.getElementById("scan-strings") || app).dataset;
@@ -49,8 +102,16 @@
     document.querySelectorAll("input.device-id").forEach(function (input) { input.value = id; });
   }
 
+  /* Only this program's own data: a bundle kept for another program never verifies here. */
+  function bundleFits(data) {
+    return Boolean(data && data.program && data.program.slug === programSlug &&
+                   String(data.program.id) === String(app.dataset.programId));
+  }
+
   function readBundle() {
-    try { return JSON.parse(localStorage.getItem(BUNDLE_KEY) || "null"); } catch (e) { return null; }
+    var data = null;
+    try { data = JSON.parse(localStorage.getItem(BUNDLE_KEY) || "null"); } catch (e) { data = null; }
+    return bundleFits(data) ? data : null;
   }
 
   function setText(id, text) {
@@ -161,15 +222,26 @@
 
   // ------------------------------------------------------------------ the offline queue
 
+  /* Two stores: "queue", the scans to send (with the QR text); "recent", what this phone
+     answered offline and, once sent, what the server answered (ticket id and first name only). */
+  var dbOpening = null;
   function openDb() {
-    return new Promise(function (resolve, reject) {
-      var request = indexedDB.open("youth-hub-scan", 1);
+    dbOpening = dbOpening || new Promise(function (resolve, reject) {
+      var request = indexedDB.open("youth-hub-scan", 2);
       request.onupgradeneeded = function () {
-        request.result.createObjectStore("queue", { keyPath: "nonce" });
+        var db = request.result;
+        if (!db.objectStoreNames.contains("queue")) { db.createObjectStore("queue", { keyPath: "nonce" }); }
+        if (!db.objectStoreNames.contains("recent")) { db.createObjectStore("recent", { keyPath: "id" }); }
       };
-      request.onsuccess = function () { resolve(request.result); };
-      request.onerror = function () { reject(request.error); };
+      request.onsuccess = function () {
+        var db = request.result;
+        // A newer page in another tab upgrades the database: let it, and reopen next time.
+        db.onversionchange = function () { db.close(); dbOpening = null; };
+        resolve(db);
+      };
+      request.onerror = function () { dbOpening = null; reject(request.error); };
     });
+    return dbOpening;
   }
 
   async function queueAll() {
@@ -193,6 +265,38 @@
     });
   }
 
+  async function recentAll() {
+    var db = await openDb();
+    return new Promise(function (resolve, reject) {
+      var request = db.transaction("recent", "readonly").objectStore("recent").getAll();
+      request.onsuccess = function () { resolve(request.result || []); };
+      request.onerror = function () { reject(request.error); };
+    });
+  }
+
+  function newestFirst(a, b) { return String(b.at).localeCompare(String(a.at)); }
+
+  /* Adds or updates offline scans in the list store, keeping only the newest RECENT_KEEP. */
+  async function recentChange(entries, updates) {
+    var db = await openDb();
+    return new Promise(function (resolve, reject) {
+      var tx = db.transaction("recent", "readwrite");
+      var store = tx.objectStore("recent");
+      (entries || []).forEach(function (entry) { store.put(entry); });
+      var all = store.getAll();
+      all.onsuccess = function () {
+        var rows = all.result || [];
+        rows.forEach(function (row) {
+          if (updates && updates[row.id]) { store.put(Object.assign(row, updates[row.id])); }
+        });
+        rows.sort(newestFirst);
+        rows.slice(RECENT_KEEP).forEach(function (row) { store.delete(row.id); });
+      };
+      tx.oncomplete = function () { resolve(); };
+      tx.onerror = function () { reject(tx.error); };
+    });
+  }
+
   async function showQueueCount() {
     try {
       var items = await queueAll();
@@ -211,7 +315,9 @@
       var response = await fetch(app.dataset.bundleUrl, { credentials: "same-origin",
                                                          headers: { Accept: "application/json" } });
       if (!response.ok) { return; }
-      bundle = await response.json();
+      var fresh = await response.json();
+      if (!bundleFits(fresh)) { return; }
+      bundle = fresh;
       localSeen = {};
       keyCache = {};
       try { localStorage.setItem(BUNDLE_KEY, JSON.stringify(bundle)); } catch (e) { /* full */ }
@@ -249,8 +355,9 @@
     if (!sessionId) { return { result: "outside_window", ticket: ticket }; }
     var seen = await seenKeys();
     if (seen[ticket.ticketId + ":" + sessionId]) { return { result: "already_checked_in", ticket: ticket }; }
+    var nonce = "q-" + randomHex(16);
     await queueChange([{
-      nonce: "q-" + randomHex(16),
+      nonce: nonce,
       payload: text.trim(),
       program: programSlug,
       session_id: sessionId,
@@ -258,7 +365,7 @@
       device_id: deviceId(),
       ticket_id: ticket.ticketId
     }]);
-    return { result: "ok", ticket: ticket };
+    return { result: "ok", ticket: ticket, nonce: nonce, sessionId: sessionId, at: at };
   }
 
   var TONES = { ok: "green", already_checked_in: "amber", waitlisted: "amber", outside_window: "amber" };
@@ -288,32 +395,97 @@
     reason.className = "result-reason";
     reason.textContent = result === "nobundle" ? strings.nobundle : strings[result + "Reason"] + " (" + strings.offlineMark + ")";
     panel.appendChild(reason);
-    addRecent(outcome, tone);
     feedback(tone);
   }
 
-  function addRecent(outcome, tone) {
-    var list = document.getElementById("recent-list");
-    if (!list) { return; }
-    var empty = document.getElementById("recent-empty");
-    if (empty) { empty.remove(); }
+  /* Every offline answer goes into the "last scans" list and stays there across reloads: a
+     scanner must be able to tell later whom the phone let in and whom it turned away. */
+  async function rememberScan(outcome) {
+    var at = outcome.at || new Date();
+    try {
+      await recentChange([{
+        id: outcome.nonce || "r-" + randomHex(16),
+        program: programSlug,
+        at: at.toISOString(),
+        ticket_id: outcome.ticket ? outcome.ticket.ticketId : null,
+        local: outcome.result,
+        state: outcome.result === "ok" ? "queued" : "refused",
+        server: null,
+        first_name: ""
+      }]);
+    } catch (e) { /* no IndexedDB: the result panel has said it */ }
+    await renderRecent();
+  }
+
+  function toneOf(result) {
+    return result === "nobundle" ? "amber" : (TONES[result] || "red");
+  }
+
+  function clock(date) {
+    var sep = document.documentElement.lang === "en" ? ":" : ".";
+    return ("0" + date.getHours()).slice(-2) + sep + ("0" + date.getMinutes()).slice(-2);
+  }
+
+  function recentItem(entry) {
+    var result = entry.state === "sent" ? entry.server : entry.local;
     var item = document.createElement("li");
-    item.className = "tone-" + tone;
+    item.className = "local tone-" + toneOf(result);
+    item.dataset.state = entry.state;
+    item.dataset.result = result;
+    item.dataset.localResult = entry.local;
+    var at = new Date(entry.at);
     var time = document.createElement("time");
-    var now = new Date();
-    time.dateTime = now.toISOString();
-    time.textContent = ("0" + now.getHours()).slice(-2) + "." + ("0" + now.getMinutes()).slice(-2);
+    time.dateTime = at.toISOString();
+    time.textContent = clock(at);
     var name = document.createElement("span");
     name.className = "recent-name";
-    name.textContent = outcome.ticket ? strings.ticket + " #" + outcome.ticket.ticketId : "—";
+    name.textContent = entry.first_name || (entry.ticket_id ? strings.ticket + " #" + entry.ticket_id : "—");
     var label = document.createElement("span");
     label.className = "recent-result";
-    label.textContent = strings[outcome.result] || strings.offlineMark;
+    label.textContent = result === "nobundle" ? strings.nobundleTitle : (strings[result] || result);
     var mark = document.createElement("span");
-    mark.className = "pending";
-    mark.textContent = strings.offlineMark;
+    mark.className = "state state-" + entry.state;
+    mark.textContent = entry.state === "sent" ? strings.stateSent :
+      entry.state === "queued" ? strings.stateQueued : strings.stateRefused;
     item.append(time, " ", name, " ", label, " ", mark);
-    list.insertBefore(item, list.firstChild);
+    return item;
+  }
+
+  /* The server's list (rendered with the page) and this phone's offline scans, newest first. */
+  async function renderRecent() {
+    var list = document.getElementById("recent-list");
+    if (!list) { return; }
+    var entries = [];
+    try {
+      entries = (await recentAll()).filter(function (e) { return e.program === programSlug; });
+    } catch (e) { return; }
+    list = document.getElementById("recent-list");  // an htmx swap may have replaced it meanwhile
+    if (!list) { return; }
+    list.querySelectorAll("li.local").forEach(function (li) { li.remove(); });
+    if (!entries.length) { return; }
+    var empty = document.getElementById("recent-empty");
+    if (empty) { empty.remove(); }
+    entries.sort(newestFirst);
+    // Merge two lists that are each newest first; the server's rows keep their order.
+    var rows = Array.prototype.filter.call(list.children, function (li) { return li.id !== "recent-empty"; });
+    var merged = [];
+    var i = 0;
+    var j = 0;
+    while (i < rows.length || j < entries.length) {
+      var rowTime = i < rows.length ? timeOf(rows[i]) : -Infinity;
+      if (j < entries.length && (i >= rows.length || new Date(entries[j].at).getTime() > rowTime)) {
+        merged.push(recentItem(entries[j++]));
+      } else {
+        merged.push(rows[i++]);
+      }
+    }
+    merged.forEach(function (node) { list.appendChild(node); });
+  }
+
+  function timeOf(li) {
+    var time = li.querySelector("time");
+    var at = time ? new Date(time.dateTime).getTime() : NaN;
+    return isNaN(at) ? -Infinity : at;
   }
 
   async function scanOffline(form) {
@@ -323,6 +495,7 @@
     input.value = "";
     var outcome = await decideOffline(text);
     showLocalResult(outcome);
+    await rememberScan(outcome);
     await showQueueCount();
     if (!cameraRunning) { input.focus(); }
   }
@@ -357,11 +530,19 @@
           }
           if (!response.ok) { throw new Error("status " + response.status); }
           var body = await response.json();
+          var answered = {};
           (body.results || []).forEach(function (answer, index) {
+            if (!chunk[index]) { return; }
+            answered[chunk[index].nonce] = {
+              state: "sent",
+              server: String(answer.result || ""),
+              first_name: typeof answer.first_name === "string" ? answer.first_name.slice(0, 60) : ""
+            };
             if (answer.result !== "ok" && answer.result !== "already_checked_in") {
               problems.push(strings.ticket + " #" + chunk[index].ticket_id + ": " + (strings[answer.result] || answer.result));
             }
           });
+          try { await recentChange([], answered); } catch (e) { /* the list only */ }
           // Answered: the server has them (a re-send would only get the same answers back).
           await queueChange([], chunk.map(function (item) { return item.nonce; }));
         }
@@ -373,6 +554,7 @@
     } finally {
       syncing = false;
       await showQueueCount();
+      await renderRecent();
     }
   }
 
@@ -420,6 +602,7 @@
     var target = event.detail.target;
     var config = event.detail.requestConfig;
     if (!target || target.id !== "scan-live") { return; }
+    renderRecent();
     var panel = document.getElementById("scan-result");
     if (panel && panel.dataset.tone && config && config.verb === "post") {
       panel.classList.add("flash");
@@ -538,6 +721,23 @@
     document.getElementById("camera-stop").hidden = true;
   }
 
+  /* What the offline page lists: this program's page, with its title and session choice. */
+  function rememberPage(url) {
+    var pages = readPages();
+    var session = document.getElementById("scan-session");
+    var choice = new URL(url, location.origin).searchParams.get("session") || "";
+    pages[url] = {
+      url: url,
+      program: programSlug,
+      title: app.dataset.programTitle || programSlug,
+      session: /^[0-9]+$/.test(choice) && session && session.selectedOptions[0] ? session.selectedOptions[0].textContent : "",
+      at: new Date().toISOString()
+    };
+    var urls = Object.keys(pages).sort(function (a, b) { return String(pages[b].at).localeCompare(String(pages[a].at)); });
+    urls.slice(MAX_PAGES).forEach(function (old) { delete pages[old]; });
+    try { localStorage.setItem(PAGES_KEY, JSON.stringify(pages)); } catch (e) { /* full: the cache still has it */ }
+  }
+
   // ------------------------------------------------------------------ start
 
   fillDeviceIds();
@@ -550,25 +750,39 @@
 
   var setup = document.getElementById("scan-setup");
   if (setup) {
+    var sessionSelect = setup.querySelector("select[name=session]");
     setup.querySelectorAll("select").forEach(function (select) {
-      select.addEventListener("change", function () { setup.submit(); });
+      select.addEventListener("change", function () {
+        // Another program: the session chosen here belongs to this one, so none is sent and
+        // the address is that program's own (/scan?program=<slug>), as kept for offline use.
+        if (select.name === "program" && sessionSelect) { sessionSelect.disabled = true; }
+        setup.submit();
+      });
     });
+    window.addEventListener("pageshow", function () { if (sessionSelect) { sessionSelect.disabled = false; } });
   }
 
   window.addEventListener("online", function () { showNetwork(); refreshBundle().then(sync); });
   window.addEventListener("offline", showNetwork);
   showNetwork();
   showQueueCount();
+  renderRecent();
   refreshBundle().then(sync);
   setInterval(sync, SYNC_EVERY_MS);
   setInterval(refreshBundle, BUNDLE_EVERY_MS);
 
   if ("serviceWorker" in navigator && app.dataset.sw) {
+    var controlled = Boolean(navigator.serviceWorker.controller);
     navigator.serviceWorker.register(app.dataset.sw, { scope: "/scan" }).then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (registration) {
-      var page = location.pathname === "/scan" ? location.href : "/scan?program=" + encodeURIComponent(programSlug);
-      if (registration.active) { registration.active.postMessage({ type: "keep-page", url: page }); }
+      if (!navigator.onLine || !registration.active) { return; }
+      var asked = location.pathname === "/scan" ? new URLSearchParams(location.search) : new URLSearchParams();
+      var own = pageKey(programSlug, asked.get("session") || "");
+      var urls = location.pathname === "/scan" ? [location.href, own] : [own];
+      // Under control the worker kept this navigation already; else it fetches the page itself.
+      registration.active.postMessage({ type: "keep-page", urls: urls, fetch: !controlled || location.pathname !== "/scan" });
+      rememberPage(own);
     }).catch(function () {
       /* no offline page shell; scanning on this open page still works offline */
     });

@@ -246,6 +246,17 @@ async def scan_page(
     )
 
 
+@get("/scan/offline", guards=[requires(Role.SCANNER)], include_in_schema=False)
+async def scan_offline_page() -> Template:
+    # Kept by the scan page's service worker in the scanner's language, and shown without a
+    # network for a program this phone never opened online; scan.js lists those it did open.
+    return Template(
+        template_name="checkin/scan_offline.html",
+        context={},
+        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+    )
+
+
 def _form_text(data: dict[str, str], name: str, limit: int = 4000) -> str:
     value = data.get(name, "")
     return value[:limit] if isinstance(value, str) else ""
@@ -632,6 +643,7 @@ ROUTES: list[Any] = [
     api_checkin_bundle,
     api_assign_scanner,
     scan_page,
+    scan_offline_page,
     scan_checkin,
     scan_manual,
     scan_undo,
