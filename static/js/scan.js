@@ -433,6 +433,7 @@
     item.dataset.state = entry.state;
     item.dataset.result = result;
     item.dataset.localResult = entry.local;
+    if (entry.local === "ok" && entry.id) { item.dataset.nonce = entry.id; }  // sent or to be sent
     var at = new Date(entry.at);
     var time = document.createElement("time");
     time.dateTime = at.toISOString();
@@ -451,7 +452,20 @@
     return item;
   }
 
-  /* The server's list (rendered with the page) and this phone's offline scans, newest first. */
+  /* A server row that is one of this phone's offline scans: the server's row stays (its answer
+     is the last word, and it may offer undo), marked as sent from this phone. */
+  function markSentRow(li) {
+    li.dataset.state = "sent";
+    if (li.querySelector(".state")) { return; }
+    var mark = document.createElement("span");
+    mark.className = "state state-sent";
+    mark.textContent = strings.stateSent;
+    var result = li.querySelector(".recent-result");
+    if (result) { result.after(" ", mark); } else { li.append(" ", mark); }
+  }
+
+  /* The server's list (rendered with the page) and this phone's offline scans, newest first.
+     An offline scan the server's rows already show (same nonce) is listed once, as its row. */
   async function renderRecent() {
     var list = document.getElementById("recent-list");
     if (!list) { return; }
@@ -462,6 +476,13 @@
     list = document.getElementById("recent-list");  // an htmx swap may have replaced it meanwhile
     if (!list) { return; }
     list.querySelectorAll("li.local").forEach(function (li) { li.remove(); });
+    var serverRows = {};
+    list.querySelectorAll("li[data-nonce]").forEach(function (li) { serverRows[li.dataset.nonce] = li; });
+    entries = entries.filter(function (entry) {
+      var row = entry.local === "ok" && Object.prototype.hasOwnProperty.call(serverRows, entry.id) ? serverRows[entry.id] : null;
+      if (row) { markSentRow(row); }
+      return !row;
+    });
     if (!entries.length) { return; }
     var empty = document.getElementById("recent-empty");
     if (empty) { empty.remove(); }

@@ -122,6 +122,39 @@ def local_rows(page: Any) -> list[list[str]]:
     )
 
 
+def all_rows(page: Any) -> list[list[str]]:
+    """Every row of the list, newest first: the server's rows and the phone's offline ones."""
+    return page.eval_on_selector_all(
+        "#recent-list li:not(.empty)",
+        "items => items.map(li => [li.classList.contains('local') ? 'local' : 'server',"
+        " li.dataset.state || '', li.dataset.result || '',"
+        " li.querySelector('.recent-name').textContent])",
+    )
+
+
+RECENT_STORE = """async () => {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open('youth-hub-scan');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      const request = db.transaction('recent', 'readonly').objectStore('recent').getAll();
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  } finally {
+    db.close();
+  }
+}"""
+
+
+def recent_store(page: Any) -> list[dict[str, Any]]:
+    """The phone's offline list as scan.js keeps it in IndexedDB (store `recent`)."""
+    return page.evaluate(RECENT_STORE)
+
+
 def test_offline_each_program_opens_its_own_page_and_data(
     browser: Any, live: Any, seed: Any, settings: Settings
 ) -> None:
@@ -250,11 +283,89 @@ def test_offline_answers_stay_listed_and_show_the_servers_answers_after_sync(
     ]
     assert local_rows(page) == after
     assert serious_violations(page) == []
+    sent = {e["first_name"]: e["id"] for e in recent_store(page) if e["state"] == "sent"}
+    assert sorted(sent) == ["Bagus", "Dewi"]
+
+    # Reloaded online, the server's rows include the two sent scans: each is listed once, as
+    # the server's row (paired by nonce) marked as sent from this phone, never twice. The
+    # server's rows are timed when the server received them, so above the refusals.
     page.reload()
     page.wait_for_selector("#scan-payload")
-    wait_until(page, "document.querySelectorAll('#recent-list li.local').length === 4")
-    assert local_rows(page) == after
+    wait_until(page, "document.querySelectorAll('#recent-list li.local').length > 0")
+    rows = all_rows(page)
+    assert sorted(rows[:2]) == [["server", "sent", "", "Bagus"], ["server", "sent", "", "Dewi"]]
+    assert rows[2:] == [
+        ["local", "refused", "invalid", "—"],
+        ["local", "refused", "cancelled", f"Tiket #{gone['id']}"],
+    ]
+    for first_name, nonce in sent.items():
+        assert page.locator(f"#recent-list li[data-nonce='{nonce}']").count() == 1
+        assert page.locator("#recent-list .recent-name", has_text=first_name).count() == 1
+        assert page.locator(f"#recent-list li[data-nonce='{nonce}'] .state-sent").count() == 1
+    # The phone keeps its copies: only the list shows each scan once.
+    assert len(recent_store(page)) == 4
+    assert serious_violations(page) == []
     listed = page.locator("#recent-list").inner_text()
     assert "Lestari" not in listed and "Prasetyo" not in listed and "Fajar" not in listed
+    assert unexpected(problems) == []
+    context.close()
+
+
+SEED_RECENT = """async ([slug, count]) => {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open('youth-hub-scan');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const oldest = Date.now() - 2 * 3600 * 1000;
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction('recent', 'readwrite');
+    for (let i = 0; i < count; i++) {
+      tx.objectStore('recent').put({
+        id: 'seed-' + String(i).padStart(2, '0'), program: slug,
+        at: new Date(oldest + i * 60000).toISOString(), ticket_id: null,
+        local: 'invalid', state: 'refused', server: null, first_name: ''
+      });
+    }
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+}"""
+
+
+def test_offline_list_keeps_the_newest_50_scans(
+    browser: Any, live: Any, seed: Any, settings: Settings
+) -> None:
+    scene = seed(_door)
+    dewi = scene["people"]["Dewi"]
+    slug = scene["program"]["slug"]
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    problems = watch_errors(page)
+    sign_in(page, live, scene["scanner"]["email"])
+    page.wait_for_selector("#scan-app")
+    wait_until(page, f"localStorage.getItem('yh-bundle:{slug}') !== null")
+    # The store already full: 50 earlier offline answers (seed-00 the oldest), written
+    # straight into IndexedDB; the 51st comes from a real scan, so scan.js does the trimming.
+    wait_async(page, "indexedDB.databases().then(d => d.some(x => x.name === 'youth-hub-scan'))")
+    page.evaluate(SEED_RECENT, [slug, 50])
+    assert len(recent_store(page)) == 50
+
+    context.set_offline(True)
+    wait_until(page, "!navigator.onLine")
+    scan(page, sign_ticket(settings.data_dir, dewi["id"], dewi["program"]))
+    wait_until(page, "document.getElementById('queue-count').textContent === '1'")
+    wait_until(page, "document.querySelector('#recent-list li.local[data-state=queued]') !== null")
+
+    kept = recent_store(page)
+    ids = {e["id"] for e in kept}
+    assert len(kept) == 50
+    assert "seed-00" not in ids  # the oldest dropped
+    assert {f"seed-{i:02d}" for i in range(1, 50)} <= ids
+    new = [e for e in kept if not e["id"].startswith("seed-")]
+    assert [(e["state"], e["local"], e["ticket_id"]) for e in new] == [("queued", "ok", dewi["id"])]
+    assert page.locator("#recent-list li.local").count() == 50
+    assert local_rows(page)[0] == ["queued", "ok", f"Tiket #{dewi['id']}"]
     assert unexpected(problems) == []
     context.close()

@@ -1251,6 +1251,7 @@ async def list_recent_scans(
             ScanLog.ticket_id,
             ScanLog.session_id,
             ScanLog.response,
+            ScanLog.nonce,
         )
         .where(
             (ScanLog.program == program_id)
@@ -1288,6 +1289,8 @@ async def list_recent_scans(
                 "tone": TONES.get(row["result"], "muted"),
                 "first_name": response.get("first_name") or "",
                 "undo_id": undo_id,
+                # The client's random id of the scan, so the page pairs its offline copy.
+                "nonce": row["nonce"] or "",
             }
         )
     return items
