@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.factories import make_staff, make_token
-from youth_hub import db
+from youth_hub import db, sql
 from youth_hub.accounts import CurrentUser, Role
+from youth_hub.sql import Statement
 
 
 async def staff_with_token(role: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -98,11 +99,13 @@ def tour_body(**overrides: Any) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def count_queries() -> Iterator[list[str]]:
-    """Every statement the current engine runs while inside, as text (engines have __slots__,
-    so the method is wrapped on the class, counting only this engine's calls)."""
+    """Every statement the current engine runs while inside, as text: Piccolo's (engines have
+    __slots__, so the method is wrapped on the class, counting only this engine's calls) and
+    the hand-written reads of youth_hub.sql."""
     engine = db.current_engine()
     cls = type(engine)
     original = cls.run_querystring
+    original_fetch = sql.fetch
     seen: list[str] = []
 
     async def counting(self: Any, querystring: Any, *args: Any, **kwargs: Any) -> Any:
@@ -110,8 +113,14 @@ def count_queries() -> Iterator[list[str]]:
             seen.append(str(querystring))
         return await original(self, querystring, *args, **kwargs)
 
+    async def counting_fetch(statement: Statement, *args: Any) -> list[dict[str, Any]]:
+        seen.append(statement.sqlite if db.is_sqlite(engine) else statement.postgres)
+        return await original_fetch(statement, *args)
+
     cls.run_querystring = counting  # type: ignore[method-assign]
+    sql.fetch = counting_fetch  # type: ignore[assignment]
     try:
         yield seen
     finally:
         cls.run_querystring = original  # type: ignore[method-assign]
+        sql.fetch = original_fetch

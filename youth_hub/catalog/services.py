@@ -22,11 +22,11 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
 )
-from piccolo.columns.combination import WhereRaw
 from piccolo.querystring import QueryString
 
 from youth_hub import db
 from youth_hub.accounts import CurrentUser, Role
+from youth_hub.catalog import statements
 from youth_hub.catalog.constants import KECAMATAN, KINDS, PER_PAGE_API
 from youth_hub.catalog.signals import (
     emit_capacity_raised,
@@ -633,30 +633,29 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _catalogue_where(filters: CatalogFilters, now: datetime) -> Any:
-    where = (Program.status == "published") & (Program.last_ends_at >= now)
+def _filter_args(filters: CatalogFilters, now: datetime) -> tuple[Any, list[Any]]:
+    """The catalogue's statement for these filters and its arguments, in the same order."""
+    args: list[Any] = [now]
     if filters.kind:
-        where &= Program.kind == filters.kind
+        args.append(filters.kind)
     if filters.kecamatan:
-        where &= Program.kecamatan == filters.kecamatan
-    if filters.free:
-        where &= Program.price_idr == 0
+        args.append(filters.kecamatan)
     if filters.month:
-        start, end = _month_bounds(*filters.month)
-        where &= (Program.first_starts_at >= start) & (Program.first_starts_at < end)
+        args.extend(_month_bounds(*filters.month))
     if filters.topic:
-        where &= Program.id.is_in(
-            ProgramTopic.select(ProgramTopic.program).where(ProgramTopic.topic == filters.topic)
-        )
+        args.append(filters.topic)
     if filters.q:
         pattern = _like_pattern(filters.q)
-        where &= WhereRaw(
-            '(lower("catalog_program"."title") LIKE {} ESCAPE \'\\\' '
-            'OR lower("catalog_program"."summary") LIKE {} ESCAPE \'\\\')',
-            pattern,
-            pattern,
-        )
-    return where
+        args.extend((pattern, pattern))
+    shape = (
+        bool(filters.kind),
+        bool(filters.kecamatan),
+        filters.free,
+        bool(filters.month),
+        bool(filters.topic),
+        bool(filters.q),
+    )
+    return shape, args
 
 
 def _topics_column() -> Any:
@@ -697,21 +696,14 @@ async def list_published(
 ) -> dict[str, Any]:
     """Published programs not yet over, soonest first, in ONE statement whatever their number:
     the page with organiser names, topics and the total (a window count)."""
-    now = now or _now()
-    where = _catalogue_where(filters, now)
-    rows = (
-        await _listing(QueryString("COUNT(*) OVER ()").as_alias("total_count"))
-        .where(where)
-        .order_by(Program.first_starts_at)
-        .order_by(Program.id)
-        .limit(per_page)
-        .offset((filters.page - 1) * per_page)
-        .run()
+    shape, args = _filter_args(filters, now or _now())
+    rows = await statements.catalogue_page(*shape).fetch(
+        *args, per_page, (filters.page - 1) * per_page
     )
     if rows:
         total = int(rows[0]["total_count"])
     elif filters.page > 1:  # past the last page: the window count has no row to ride on
-        total = await Program.count().where(where).run()
+        total = int((await statements.catalogue_count(*shape).fetch(*args))[0]["n"])
     else:
         total = 0
     for row in rows:
@@ -725,21 +717,7 @@ async def list_upcoming_by_kind(
     """The home page: the next `limit` published programs of each kind, in one statement (the
     first of each kind picked by a window ranking)."""
     now = now or _now()
-    ranked = WhereRaw(
-        '"catalog_program"."id" IN (SELECT r.id FROM (SELECT p."id" AS id, ROW_NUMBER() OVER ('
-        'PARTITION BY p."kind" ORDER BY p."first_starts_at", p."id") AS rank '
-        'FROM "catalog_program" p WHERE p."status" = \'published\' AND p."last_ends_at" >= {}'
-        ") r WHERE r.rank <= {})",
-        now,
-        limit,
-    )
-    rows = (
-        await _listing()
-        .where(_catalogue_where(CatalogFilters(), now) & ranked)
-        .order_by(Program.first_starts_at)
-        .order_by(Program.id)
-        .run()
-    )
+    rows = await statements.UPCOMING_BY_KIND.fetch(now, now, limit)
     found: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     for row in _shape(rows):
         found.setdefault(row["kind"], []).append(row)
@@ -760,20 +738,6 @@ async def list_managed(user: CurrentUser, *, limit: int = 200) -> list[dict[str,
         .run()
     )
     return _shape(rows)
-
-
-_SESSION_FIELDS = ("id", "position", "title", "starts_at", "ends_at", "location", "day", "checkin")
-
-
-def _sessions_column() -> Any:
-    """The program's sessions as a JSON array in the same statement as the program."""
-    pairs = ", ".join(f"'{name}', s.\"{name}\"" for name in _SESSION_FIELDS)
-    if db.is_sqlite(Program._meta.db):
-        sql = f'(SELECT json_group_array(json_object({pairs})) FROM "catalog_session" s '
-    else:
-        sql = f'(SELECT json_agg(json_build_object({pairs})) FROM "catalog_session" s '
-    sql += 'WHERE s."program" = "catalog_program"."id")'
-    return QueryString(sql).as_alias("sessions_json")
 
 
 def _parse_sessions(raw: Any) -> list[dict[str, Any]]:
@@ -799,14 +763,8 @@ async def get_program_detail(slug: str, user: CurrentUser | None = None) -> dict
     statement; None when it does not exist or is a draft `user` may not manage."""
     if not is_slug(slug):
         return None
-    row = (
-        await Program.select(
-            *Program.all_columns(), Program.organiser.name, _topics_column(), _sessions_column()
-        )
-        .where(Program.slug == slug)
-        .first()
-        .run()
-    )
+    rows = await statements.PROGRAM_DETAIL.fetch(slug)
+    row = rows[0] if rows else None
     if row is None or (row["status"] == "draft" and not may_manage(user, row)):
         return None
     (detail,) = _shape([row])
