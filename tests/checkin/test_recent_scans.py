@@ -73,6 +73,13 @@ async def test_recent_scans_carry_the_nonce_and_no_other_personal_data(
         ("q-offline1", "ok", "Bayu"),
         ("f-online1", "ok", "Siti"),
     ]
+    # Each row's time is when it was scanned: the phone's time for the offline ones.
+    assert [r["at"].astimezone(UTC) for r in recent] == [
+        sent,
+        NOW + timedelta(minutes=2),
+        NOW + timedelta(minutes=1),
+        NOW,
+    ]
     for row in recent:
         assert set(row) == {"at", "result", "tone", "first_name", "undo_id", "nonce"}
     listed = json.dumps(recent, default=str)

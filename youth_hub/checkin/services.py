@@ -1247,6 +1247,7 @@ async def list_recent_scans(
         await ScanLog.select(
             ScanLog.id,
             ScanLog.at,
+            ScanLog.scanned_at,
             ScanLog.result,
             ScanLog.ticket_id,
             ScanLog.session_id,
@@ -1284,7 +1285,8 @@ async def list_recent_scans(
         response = row["response"] if isinstance(row["response"], dict) else {}
         items.append(
             {
-                "at": row["at"],
+                # When the scanner scanned: for an offline scan the phone's time, not the sync.
+                "at": row["scanned_at"] or row["at"],
                 "result": row["result"],
                 "tone": TONES.get(row["result"], "muted"),
                 "first_name": response.get("first_name") or "",
