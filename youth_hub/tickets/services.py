@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from youth_hub import db, sql
+from youth_hub.sql import Statement
 from youth_hub.tickets.calendar import program_ics
 from youth_hub.tickets.signing import sign_ticket
 
@@ -103,6 +105,35 @@ def qr_text_for(
     return sign_ticket(data_dir, int(registration["id"]), int(program["id"]))
 
 
+# A ticket page is read on every visit of its holder: the registration as
+# youth_hub.registration.get_registration gives it (its columns, the program's slug, title and
+# start, the waiting-list position), written once by hand in one statement (see youth_hub.sql).
+_REGISTRATION_BY_CODE = Statement(
+    """
+SELECT r.id, r.code, r.program, r.status, r.waitlist_seq, r.full_name, r.first_name, r.email,
+       r.phone, r.birth_date, r.gender, r.kecamatan, r.village, r.school, r.guardian_name,
+       r.guardian_phone, r.guardian_consent_at, r.language, r.created_at, r.promoted_at,
+       r.cancelled_at, p.slug AS program_slug, p.title AS program_title,
+       p.first_starts_at AS program_first_starts_at,
+       CASE WHEN r.status = {} AND r.waitlist_seq IS NOT NULL THEN
+         (SELECT COUNT(*) FROM registration_registration w
+          WHERE w.program = r.program AND w.status = {} AND w.waitlist_seq <= r.waitlist_seq)
+       END AS waitlist_position
+FROM registration_registration r LEFT JOIN catalog_program p ON p.id = r.program
+WHERE r.code = {}
+"""
+)
+
+
+async def _registration(code: str) -> dict[str, Any] | None:
+    from youth_hub.registration import WAITLISTED, get_registration
+
+    if db.current_engine().current_transaction.get() is not None:
+        return await get_registration(code)  # youth_hub.sql reads beside a transaction, not in it
+    rows = await sql.fetch(_REGISTRATION_BY_CODE, WAITLISTED, WAITLISTED, code)
+    return rows[0] if rows else None
+
+
 async def load_ticket(
     code: str,
     *,
@@ -111,11 +142,11 @@ async def load_ticket(
 ) -> Ticket | None:
     """Everything a ticket page or API answer shows; None for an unknown or malformed code.
     Without `data_dir` no QR text is signed (callers that only need the schedule)."""
-    from youth_hub.registration import get_registration, waitlist_position
+    from youth_hub.registration import waitlist_position
 
     if not valid_code(code):
         return None
-    registration = await get_registration(code)
+    registration = await _registration(code)
     if registration is None:
         return None
     try:
