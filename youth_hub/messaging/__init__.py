@@ -1,12 +1,13 @@
 """Messaging: the outbox, email rendering and sending, reminder planning, scheduler jobs.
 
 Other domains use only what is exported here: `enqueue_message` (in their write
-transaction) and `drop_reminders` (when a seat is cancelled).
+transaction; `enqueue_statement` is the same row as a statement for a youth_hub.sql unit)
+and `drop_reminders` (when a seat is cancelled).
 """
 
 from youth_hub.messaging.config import configure
 from youth_hub.messaging.listeners import connect_signals
-from youth_hub.messaging.outbox import KINDS, enqueue_message
+from youth_hub.messaging.outbox import KINDS, enqueue_message, enqueue_statement
 
 
 async def drop_reminders(ticket_code: str) -> None:
@@ -16,4 +17,11 @@ async def drop_reminders(ticket_code: str) -> None:
     await _drop(ticket_code)
 
 
-__all__ = ["KINDS", "configure", "connect_signals", "drop_reminders", "enqueue_message"]
+__all__ = [
+    "KINDS",
+    "configure",
+    "connect_signals",
+    "drop_reminders",
+    "enqueue_message",
+    "enqueue_statement",
+]

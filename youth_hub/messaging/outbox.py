@@ -16,12 +16,15 @@ at sending time, so a message always shows the program as it is when it goes out
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from youth_hub.messaging.tables import OutboxMessage
+from youth_hub.sql import Statement
 
 KINDS = frozenset(
     {
@@ -65,10 +68,7 @@ async def enqueue_message(
 
     `state="dropped"` with a `note` records a message planned but deliberately not sent
     (a reminder whose time had passed), so planning it again finds it and adds nothing."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown message kind {kind!r}")
-    if state not in {"pending", "dropped"}:
-        raise ValueError(f"a new message is pending or dropped, not {state!r}")
+    _check(kind, state)
     query = OutboxMessage.insert(
         OutboxMessage(
             kind=kind,
@@ -91,3 +91,49 @@ async def enqueue_message(
         query = query.on_conflict(target=OutboxMessage.dedupe_key, action="DO NOTHING")
     rows = await query.run()
     return int(rows[0]["id"]) if rows else None
+
+
+def _check(kind: str, state: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown message kind {kind!r}")
+    if state not in {"pending", "dropped"}:
+        raise ValueError(f"a new message is pending or dropped, not {state!r}")
+
+
+_INSERT = Statement(
+    "INSERT INTO messaging_outbox (kind, to_email, to_name, language, ticket_code, program, "
+    "context, dedupe_key, message_id, due_at, state, claimed_at, claimed_by, attempts, "
+    "last_error, sent_at, created_at) "
+    "VALUES ({}, {}, {}, {}, {}, {}, {}, NULL, {}, {}, 'pending', NULL, NULL, 0, '', NULL, {}) "
+    "RETURNING id"
+)
+
+
+def enqueue_statement(
+    *,
+    kind: str,
+    to_email: str,
+    base_url: str,
+    to_name: str = "",
+    language: str = "id",
+    ticket_code: str | None = None,
+    program_id: int | None = None,
+    context: dict[str, Any] | None = None,
+) -> tuple[Statement, Sequence[Any]]:
+    """The row enqueue_message would add (a pending message, due now, no dedupe key), as one
+    statement for a youth_hub.sql unit: a hot path that writes its change by hand yields it
+    in the same transaction."""
+    _check(kind, "pending")
+    now = datetime.now(UTC)
+    return _INSERT, (
+        kind,
+        to_email,
+        to_name[:200],
+        language if language in {"id", "en"} else "id",
+        ticket_code,
+        program_id,
+        json.dumps(context or {}),
+        new_message_id(base_url),
+        now,
+        now,
+    )

@@ -148,7 +148,6 @@ async def register_page(request: Request[Any, Any, Any], slug: FromPath[str]) ->
 async def register_submit(
     request: Request[Any, Any, Any], slug: FromPath[str], data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any]:
-    program = await services.get_public_program(slug)
     token = data.get("form_token", "")
     try:
         # A double tap or a resubmission carries the same one-time token: one registration.
@@ -166,6 +165,9 @@ async def register_submit(
     except DomainError as exc:
         if exc.status_code == 404:
             raise
+        # Read again only to re-render the form (register_participant read it, with the
+        # duplicate check, and an unknown program answered 404 above).
+        program = await services.get_public_program(slug)
         context = _form_context(
             program,
             values=data,

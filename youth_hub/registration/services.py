@@ -2,23 +2,32 @@
 links to one's tickets, the staff's lists. Plain async functions, no HTTP.
 
 Seats are counted by the program's own counters (catalog_program.seats_taken and
-waitlist_taken), changed only by conditional UPDATEs inside `db.write_transaction()`, in the
+waitlist_taken), changed only by conditional UPDATEs inside one write transaction, in the
 same transaction as the registration row and its message. On PostgreSQL the first UPDATE of
 the program row also serialises everything that moves seats of that program.
+
+A registration is the hot path (a rush of hundreds a minute): its reads and its write
+transaction are hand-written statements run by youth_hub.sql (the transaction is a *unit*, a
+generator of statements). The seat and waiting-list rules that other writers share
+(promotion, freeing a seat) are units too; inside a Piccolo transaction (a cancellation, the
+catalogue's capacity change) `_in_transaction` runs them on that transaction's connection, so
+each rule is written once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import json
 import re
 import secrets
 import sqlite3
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
@@ -27,17 +36,13 @@ from litestar.status_codes import (
     HTTP_429_TOO_MANY_REQUESTS,
 )
 
-from youth_hub import db
+from youth_hub import db, sql
 from youth_hub.accounts import CurrentUser, Role, record_audit
 from youth_hub.catalog.tables import Program, ProgramSession
 from youth_hub.i18n import current_language
 from youth_hub.i18n import gettext as _
-from youth_hub.messaging import enqueue_message
-from youth_hub.registration.tables import (
-    IdempotentRequest,
-    MyTicketsLink,
-    Registration,
-)
+from youth_hub.messaging import enqueue_message, enqueue_statement
+from youth_hub.registration.tables import MyTicketsLink, Registration
 from youth_hub.registration.validators import (
     ADULT_AGE,
     Invalid,
@@ -47,8 +52,11 @@ from youth_hub.registration.validators import (
     clean_phone,
     validate_registration,
 )
+from youth_hub.sql import Statement
 from youth_hub.web.errors import DomainError, FieldError, ValidationFailed
 from youth_hub.web.formats import display_timezone, format_datetime
+
+T = TypeVar("T")
 
 CONFIRMED = "confirmed"
 WAITLISTED = "waitlisted"
@@ -66,7 +74,7 @@ _KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 # bigger capacity goes to the waiting list first), else a place on the waiting list while it
 # has room, else nothing (full, or no longer published). SET sees the old row on both
 # databases; the new row tells which it was: waitlist_taken stays 0 only when a seat was taken.
-_TAKE_PLACE = (
+_TAKE_PLACE_SQL = (
     "UPDATE catalog_program SET "
     "seats_taken = seats_taken + CASE WHEN seats_taken < capacity AND waitlist_taken = 0 "
     "THEN 1 ELSE 0 END, "
@@ -76,7 +84,7 @@ _TAKE_PLACE = (
     "OR waitlist_limit IS NULL OR waitlist_taken < waitlist_limit) "
     "RETURNING seats_taken, capacity, waitlist_taken"
 )
-_NEXT_WAITLIST_SEQ = (
+_NEXT_WAITLIST_SEQ = Statement(
     "INSERT INTO registration_waitlist_counter (program, last_seq) VALUES ({}, 1) "
     "ON CONFLICT (program) DO UPDATE "
     "SET last_seq = registration_waitlist_counter.last_seq + 1 "
@@ -85,8 +93,9 @@ _NEXT_WAITLIST_SEQ = (
 # PostgreSQL only (SQLite has no data-modifying CTEs): the same decision, the next waiting-list
 # number and the registration's place in one round trip, so the program row's lock, which
 # every registration of the program waits for, is held for as short a time as possible.
-_TAKE_PLACE_PG = (
-    "WITH took AS (" + _TAKE_PLACE.replace("RETURNING ", "RETURNING id, ") + "), "
+_TAKE_PLACE = Statement(_TAKE_PLACE_SQL)
+_TAKE_PLACE_PG = Statement(
+    "WITH took AS (" + _TAKE_PLACE_SQL.replace("RETURNING ", "RETURNING id, ") + "), "
     "seq AS (INSERT INTO registration_waitlist_counter (program, last_seq) "
     "SELECT id, 1 FROM took WHERE waitlist_taken > 0 "
     "ON CONFLICT (program) DO UPDATE SET last_seq = registration_waitlist_counter.last_seq + 1 "
@@ -97,54 +106,96 @@ _TAKE_PLACE_PG = (
     "SELECT took.seats_taken, took.capacity, took.waitlist_taken, "
     "(SELECT waitlist_seq FROM waiter) AS waitlist_seq FROM took"
 )
-_MOVE_WAITER_TO_SEAT = (
+_MOVE_WAITER_TO_SEAT = Statement(
     "UPDATE catalog_program SET seats_taken = seats_taken + 1, "
     "waitlist_taken = waitlist_taken - 1 "
     "WHERE id = {} AND seats_taken < capacity AND waitlist_taken > 0 RETURNING id"
 )
-_UNDO_MOVE_WAITER_TO_SEAT = (
+_UNDO_MOVE_WAITER_TO_SEAT = Statement(
     "UPDATE catalog_program SET seats_taken = seats_taken - 1, "
     "waitlist_taken = waitlist_taken + 1 WHERE id = {}"
 )
-_FREE_SEAT = (
+_FREE_SEAT = Statement(
     "UPDATE catalog_program SET seats_taken = seats_taken - 1 "
     "WHERE id = {} AND seats_taken > 0 RETURNING id"
 )
-_FREE_WAITLIST_PLACE = (
+_FREE_WAITLIST_PLACE = Statement(
     "UPDATE catalog_program SET waitlist_taken = waitlist_taken - 1 "
     "WHERE id = {} AND waitlist_taken > 0 RETURNING id"
 )
-_PROMOTE_FIRST_WAITER = (
+_PROMOTE_FIRST_WAITER = Statement(
     "UPDATE registration_registration SET status = 'confirmed', promoted_at = {} "
     "WHERE id = (SELECT id FROM registration_registration "
     "WHERE program = {} AND status = 'waitlisted' ORDER BY waitlist_seq, id LIMIT 1) "
     "AND status = 'waitlisted' "
     "RETURNING id, code, email, full_name, language"
 )
-_INSERT_REGISTRATION = (
+_INSERT_REGISTRATION = Statement(
     "INSERT INTO registration_registration (code, program, status, waitlist_seq, full_name, "
     "first_name, email, phone, birth_date, gender, kecamatan, village, school, guardian_name, "
     "guardian_phone, guardian_consent_at, language, created_at, promoted_at, cancelled_at) "
     "VALUES ({}, {}, {}, NULL, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, "
     "NULL) RETURNING id"
 )
-_MAKE_WAITER = (
+_MAKE_WAITER = Statement(
     "UPDATE registration_registration SET status = 'waitlisted', waitlist_seq = {} WHERE id = {}"
 )
-_LOCK_PROGRAM_PG = "SELECT id FROM catalog_program WHERE id = {} FOR UPDATE"
-_CANCEL = (
+_LOCK_PROGRAM_PG = Statement("SELECT id FROM catalog_program WHERE id = {} FOR UPDATE")
+_WAITLIST_RANK = Statement(
+    "SELECT COUNT(*) AS n FROM registration_registration "
+    "WHERE program = {} AND status = 'waitlisted' AND waitlist_seq <= {}"
+)
+_LIVE_DUPLICATE = Statement(
+    "SELECT id FROM registration_registration WHERE program = {} AND status <> 'cancelled' "
+    "AND (email = {} OR phone = {}) LIMIT 1"
+)
+_REPLAY = Statement("SELECT fingerprint, response FROM registration_idempotency WHERE key = {}")
+_REMEMBER = Statement(
+    "INSERT INTO registration_idempotency (key, fingerprint, status_code, response, created_at) "
+    "VALUES ({}, {}, 201, {}, {})"
+)
+_CANCEL = Statement(
     "UPDATE registration_registration SET status = 'cancelled', cancelled_at = {} "
     "WHERE id = {} AND status = {} RETURNING id"
 )
-_CONFIRM_WAITER = (
+_CONFIRM_WAITER = Statement(
     "UPDATE registration_registration SET status = 'confirmed', promoted_at = {} "
     "WHERE id = {} AND status = 'waitlisted' RETURNING id"
 )
 
 
-async def _sql(query: str, *args: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await Program.raw(query, *args).run()
+async def _in_transaction(unit: sql.Unit[T]) -> T:
+    """Run a unit inside the current Piccolo write transaction, on its connection (a
+    cancellation, a staff promotion, the catalogue's capacity change): the rules shared with
+    the registration's own unit stay written once."""
+    engine = db.current_engine()
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("a registration unit runs inside a write transaction only")
+    connection = transaction.connection
+    sqlite = db.is_sqlite(engine)
+    try:
+        request = next(unit)
+        while True:
+            statement, args = request
+            if sqlite:
+                rows = list(await connection.execute_fetchall(statement.sqlite, tuple(args)))
+            else:
+                rows = [dict(row) for row in await connection.fetch(statement.postgres, *args)]
+            request = unit.send(rows)
+    except StopIteration as done:
+        value: T = done.value
+        return value
+
+
+def _one(statement: Statement, *args: Any) -> sql.Unit[sql.Rows]:
+    rows = yield statement, args
     return rows
+
+
+async def _sql(statement: Statement, *args: Any) -> sql.Rows:
+    """One statement inside the current Piccolo write transaction."""
+    return await _in_transaction(_one(statement, *args))
 
 
 # --------------------------------------------------------------------------- results
@@ -195,18 +246,21 @@ def _aware(value: datetime | None) -> datetime | None:
 # --------------------------------------------------------------------------- programs
 
 # Raw: this runs on every registration, and the query builder costs more CPU than the query.
-_SELECT_PROGRAM = (
+_SELECT_PROGRAM_SQL = (
     "SELECT id, slug, title, kind, status, organiser, capacity, seats_taken, waitlist_limit, "
     "waitlist_taken, age_min, age_max, registration_opens_at, registration_closes_at, "
     "first_starts_at, last_ends_at, venue, price_idr FROM catalog_program WHERE slug = {}"
 )
 # The same, plus whether this email or phone already holds a live registration there: one
 # round trip settles "already registered" (the unique indexes remain the guard under races).
-_SELECT_PROGRAM_AND_DUPLICATE = _SELECT_PROGRAM.replace(
-    " FROM catalog_program WHERE",
-    ", EXISTS (SELECT 1 FROM registration_registration r WHERE r.program = catalog_program.id "
-    "AND r.status <> 'cancelled' AND (r.email = {} OR r.phone = {})) AS duplicate "
-    "FROM catalog_program WHERE",
+_SELECT_PROGRAM = Statement(_SELECT_PROGRAM_SQL)
+_SELECT_PROGRAM_AND_DUPLICATE = Statement(
+    _SELECT_PROGRAM_SQL.replace(
+        " FROM catalog_program WHERE",
+        ", EXISTS (SELECT 1 FROM registration_registration r WHERE r.program = catalog_program.id "
+        "AND r.status <> 'cancelled' AND (r.email = {} OR r.phone = {})) AS duplicate "
+        "FROM catalog_program WHERE",
+    )
 )
 
 
@@ -226,9 +280,9 @@ async def get_program(
     if not isinstance(slug, str) or not slug or len(slug) > 120:
         return None
     if email is not None or phone is not None:
-        rows = await _sql(_SELECT_PROGRAM_AND_DUPLICATE, email or "", phone or "", slug)
+        rows = await sql.fetch(_SELECT_PROGRAM_AND_DUPLICATE, email or "", phone or "", slug)
     else:
-        rows = await _sql(_SELECT_PROGRAM, slug)
+        rows = await sql.fetch(_SELECT_PROGRAM, slug)
     if not rows:
         return None
     row = dict(rows[0])
@@ -361,15 +415,10 @@ def check_idempotency_key(key: Any, field: str = "Idempotency-Key") -> str:
 
 
 async def _replayed(key_hash: str, fingerprint: str) -> RegistrationResult | None:
-    row = (
-        await IdempotentRequest.select(IdempotentRequest.fingerprint, IdempotentRequest.response)
-        .where(IdempotentRequest.key == key_hash)
-        .first()
-        .output(load_json=True)
-        .run()
-    )
-    if row is None:
+    rows = await sql.fetch(_REPLAY, key_hash)
+    if not rows:
         return None
+    row = rows[0]
     if row["fingerprint"] != fingerprint:
         raise DomainError(
             "idempotency_key_reused",
@@ -381,6 +430,8 @@ async def _replayed(key_hash: str, fingerprint: str) -> RegistrationResult | Non
             errors=[FieldError("form_token", _("Already used for another registration."))],
         )
     answer = row["response"]
+    if isinstance(answer, str | bytes):  # a JSON column comes back as text on both databases
+        answer = json.loads(answer)
     return RegistrationResult(
         code=answer["code"],
         status=answer["status"],
@@ -456,31 +507,34 @@ async def register_participant(
         raise DomainError("full", _full_message(), HTTP_409_CONFLICT)
 
     minor = event_date is not None and age_on(clean.birth_date, event_date) < ADULT_AGE
+    postgres = not db.is_sqlite(db.current_engine())
+
+    def unit(expect: str | None) -> sql.Unit[RegistrationResult]:
+        return _register(
+            program,
+            clean,
+            minor=minor,
+            now=now,
+            base_url=base_url,
+            key_hash=key_hash,
+            fingerprint=fingerprint,
+            expect=expect,
+            postgres=postgres,
+        )
+
     try:
-        async with _write_gate():
+        async with _write_gate(postgres):
             try:
-                return await _register(
-                    program,
-                    clean,
-                    minor=minor,
-                    now=now,
-                    base_url=base_url,
-                    key_hash=key_hash,
-                    fingerprint=fingerprint,
-                    expect=likely,
-                )
+                return await sql.run(unit(likely))
             except _GuessedWrong:
                 # The seats moved since we read the program: decide first, then write.
-                return await _register(
-                    program,
-                    clean,
-                    minor=minor,
-                    now=now,
-                    base_url=base_url,
-                    key_hash=key_hash,
-                    fingerprint=fingerprint,
-                    expect=None,
-                )
+                return await sql.run(unit(None))
+    except _NoPlace:
+        # Full, or closed meanwhile (the UPDATE checks the status): say which.
+        current = await get_program(program["slug"])
+        if current is not None:
+            eligibility(current, now).raise_if_closed()
+        raise DomainError("full", _full_message(), HTTP_409_CONFLICT) from None
     except Exception as exc:
         if not _is_unique_violation(exc):
             raise
@@ -497,20 +551,20 @@ async def register_participant(
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
-WRITE_GATE_SQLITE = 1  # one writer at a time anyway; waiting here costs no busy-timeout sleeps
+# SQLite: one writer at a time anyway, and youth_hub.sql queues a process's writers itself.
 WRITE_GATE_POSTGRES = 8  # below the pool's 10 connections: reads never starve behind writers
 
 
-def _write_gate() -> asyncio.Semaphore:
-    """Few registration transactions at once per worker. Everything that takes a seat waits
-    for the program row (PostgreSQL) or the database (SQLite) anyway; queueing here, not
-    there, keeps the one holding the lock from waiting behind dozens of other requests in the
-    event loop (PostgreSQL), and spares SQLite's busy-timeout sleeps."""
+def _write_gate(postgres: bool) -> asyncio.Semaphore | contextlib.AbstractAsyncContextManager[None]:
+    """Few registration transactions at once per worker on PostgreSQL. Everything that takes a
+    seat waits for the program row anyway; queueing here, not there, keeps the one holding the
+    lock from waiting behind dozens of other requests in the event loop."""
+    if not postgres:
+        return contextlib.nullcontext()
     loop = asyncio.get_running_loop()
     gate = _gates.get(loop)
     if gate is None:
-        size = WRITE_GATE_SQLITE if db.is_sqlite(db.current_engine()) else WRITE_GATE_POSTGRES
-        gate = _gates[loop] = asyncio.Semaphore(size)
+        gate = _gates[loop] = asyncio.Semaphore(WRITE_GATE_POSTGRES)
     return gate
 
 
@@ -528,20 +582,15 @@ def _normalised_or_blank(data: Mapping[str, Any]) -> tuple[str, str]:
 
 
 async def _live_duplicate(program_id: int, email: str, phone: str) -> bool:
-    exists: bool = (
-        await Registration.exists()
-        .where(
-            (Registration.program == program_id)
-            & (Registration.status != CANCELLED)
-            & ((Registration.email == email) | (Registration.phone == phone))
-        )
-        .run()
-    )
-    return exists
+    return bool(await sql.fetch(_LIVE_DUPLICATE, program_id, email, phone))
 
 
 class _GuessedWrong(Exception):
     """The seat went the other way than expected: roll back and write in the safe order."""
+
+
+class _NoPlace(Exception):
+    """No seat and no waiting place (full, or no longer published): roll back, then say why."""
 
 
 def _likely_outcome(program: Mapping[str, Any]) -> str | None:
@@ -554,7 +603,7 @@ def _likely_outcome(program: Mapping[str, Any]) -> str | None:
     return None
 
 
-async def _register(
+def _register(
     program: Mapping[str, Any],
     clean: RegistrationInput,
     *,
@@ -564,20 +613,22 @@ async def _register(
     key_hash: str | None,
     fingerprint: str,
     expect: str | None,
-) -> RegistrationResult:
-    """One write transaction. With `expect`, everything that does not depend on the seat is
-    written first and the program row is changed last, so on PostgreSQL its lock (which every
-    registration of the program waits for) is held only until COMMIT; if the seat goes the
-    other way, _GuessedWrong rolls it all back. Without `expect`: the row, the seat, then the
-    message that depends on it."""
+    postgres: bool,
+) -> sql.Unit[RegistrationResult]:
+    """One write transaction (a youth_hub.sql unit). With `expect`, everything that does not
+    depend on the seat is written first and the program row is changed last, so on
+    PostgreSQL its lock (which every registration of the program waits for) is held only
+    until COMMIT; if the seat goes the other way, _GuessedWrong rolls it all back. Without
+    `expect`: the row, the seat, then the message that depends on it. _NoPlace (rolled back)
+    when there is neither a seat nor a waiting place."""
     program_id = program["id"]
     code = secrets.token_urlsafe(18)
     language = current_language()
     url = ticket_url(base_url, code)
-    async with db.write_transaction():
-        # A live duplicate (same email or phone) fails right here, on the unique indexes.
-        rows = await _sql(
-            _INSERT_REGISTRATION,
+    # A live duplicate (same email or phone) fails right here, on the unique indexes.
+    rows = yield (
+        _INSERT_REGISTRATION,
+        (
             code,
             program_id,
             expect or CONFIRMED,
@@ -595,96 +646,84 @@ async def _register(
             now if (minor and clean.guardian_consent) else None,
             language,
             now,
+        ),
+    )
+    registration_id = rows[0]["id"]
+
+    def message(status: str) -> tuple[Statement, Sequence[Any]]:
+        return enqueue_statement(
+            kind="confirmation" if status == CONFIRMED else "waitlisted",
+            to_email=clean.email,
+            to_name=clean.full_name,
+            language=language,
+            ticket_code=code,
+            program_id=program_id,
+            base_url=base_url,
         )
-        registration_id = rows[0]["id"]
 
-        async def enqueue(kind: str) -> None:
-            await enqueue_message(
-                kind=kind,
-                to_email=clean.email,
-                to_name=clean.full_name,
-                language=language,
-                ticket_code=code,
-                program_id=program_id,
-                base_url=base_url,
-            )
+    def remember(result: RegistrationResult) -> tuple[Statement, Sequence[Any]]:
+        return _REMEMBER, (key_hash, fingerprint, json.dumps(result.as_json()), now)
 
-        async def remember(result: RegistrationResult) -> None:
-            if key_hash is not None:
-                await IdempotentRequest.insert(
-                    IdempotentRequest(
-                        key=key_hash,
-                        fingerprint=fingerprint,
-                        status_code=201,
-                        response=result.as_json(),
-                        created_at=now,
-                    )
-                ).run()
-
-        if expect is not None:
-            # Written before the program row is touched (see above); undone if wrong.
-            await enqueue("confirmation" if expect == CONFIRMED else "waitlisted")
-            if expect == CONFIRMED:
-                await remember(RegistrationResult(code, CONFIRMED, None, url))
-        took = await _take_place(program_id, registration_id)
-        if took is None:
-            # Full, or closed meanwhile (the UPDATE checks the status): say which.
-            current = await get_program(program["slug"])
-            if current is not None:
-                eligibility(current, now).raise_if_closed()
-            raise DomainError("full", _full_message(), HTTP_409_CONFLICT)
-        status = CONFIRMED if took["waitlist_taken"] == 0 else WAITLISTED
-        position = None if status == CONFIRMED else int(took["waitlist_taken"])
-        if status == WAITLISTED and took["seats_taken"] < took["capacity"]:
-            # A seat came free while nobody waited and our UPDATE missed it (a race), or the
-            # capacity grew: the waiting list moves up, in order, before we answer.
-            promoted = await _fill_free_seats(
-                program_id, now=now, base_url=base_url, skip_message_for=registration_id
-            )
-            if registration_id in promoted:
-                status, position = CONFIRMED, None
-            elif promoted:
-                position = await waitlist_position(
-                    {
-                        "program": program_id,
-                        "status": WAITLISTED,
-                        "waitlist_seq": took["waitlist_seq"],
-                    }
-                )
-        if expect is not None and status != expect:
-            raise _GuessedWrong()
-        result = RegistrationResult(code, status, position, url)
-        if expect is None:
-            await enqueue("confirmation" if status == CONFIRMED else "waitlisted")
-        if expect != CONFIRMED:
-            await remember(result)
+    if expect is not None:
+        # Written before the program row is touched (see above); undone if wrong.
+        yield message(expect)
+        if expect == CONFIRMED and key_hash is not None:
+            yield remember(RegistrationResult(code, CONFIRMED, None, url))
+    took = yield from _take_place(program_id, registration_id, postgres=postgres)
+    if took is None:
+        raise _NoPlace()
+    status = CONFIRMED if took["waitlist_taken"] == 0 else WAITLISTED
+    position = None if status == CONFIRMED else int(took["waitlist_taken"])
+    if status == WAITLISTED and took["seats_taken"] < took["capacity"]:
+        # A seat came free while nobody waited and our UPDATE missed it (a race), or the
+        # capacity grew: the waiting list moves up, in order, before we answer.
+        promoted = yield from _fill_free_seats_unit(
+            program_id, now=now, base_url=base_url, skip_message_for=registration_id
+        )
+        if registration_id in promoted:
+            status, position = CONFIRMED, None
+        elif promoted:
+            ranked = yield _WAITLIST_RANK, (program_id, took["waitlist_seq"])
+            position = int(ranked[0]["n"])
+    if expect is not None and status != expect:
+        raise _GuessedWrong()
+    result = RegistrationResult(code, status, position, url)
+    if expect is None:
+        yield message(status)
+    if expect != CONFIRMED and key_hash is not None:
+        yield remember(result)
     return result
 
 
-async def _take_place(program_id: int, registration_id: int) -> dict[str, Any] | None:
+def _take_place(
+    program_id: int, registration_id: int, *, postgres: bool
+) -> sql.Unit[dict[str, Any] | None]:
     """Inside the write transaction: a seat or a waiting place for this registration (its
     status and waitlist_seq set accordingly), or None when there is neither."""
-    if not db.is_sqlite(db.current_engine()):
-        rows = await _sql(_TAKE_PLACE_PG, program_id, registration_id)
+    if postgres:
+        rows = yield _TAKE_PLACE_PG, (program_id, registration_id)
         return dict(rows[0]) if rows else None
-    rows = await _sql(_TAKE_PLACE, program_id)
+    rows = yield _TAKE_PLACE, (program_id,)
     if not rows:
         return None
     took = dict(rows[0])
     took["waitlist_seq"] = None
     if took["waitlist_taken"] > 0:
-        took["waitlist_seq"] = int((await _sql(_NEXT_WAITLIST_SEQ, program_id))[0]["last_seq"])
-        await _sql(_MAKE_WAITER, took["waitlist_seq"], registration_id)
+        numbered = yield _NEXT_WAITLIST_SEQ, (program_id,)
+        took["waitlist_seq"] = int(numbered[0]["last_seq"])
+        yield _MAKE_WAITER, (took["waitlist_seq"], registration_id)
     return took
 
 
-async def _promote_first(program_id: int, now: datetime) -> dict[str, Any] | None:
-    rows = await _sql(_PROMOTE_FIRST_WAITER, now, program_id)
+def _promote_first(program_id: int, now: datetime) -> sql.Unit[dict[str, Any] | None]:
+    rows = yield _PROMOTE_FIRST_WAITER, (now, program_id)
     return rows[0] if rows else None
 
 
-async def _send_promoted(row: Mapping[str, Any], program_id: int, base_url: str) -> None:
-    await enqueue_message(
+def _promoted_message(
+    row: Mapping[str, Any], program_id: int, base_url: str
+) -> tuple[Statement, Sequence[Any]]:
+    return enqueue_statement(
         kind="promoted",
         to_email=row["email"],
         to_name=row["full_name"],
@@ -695,20 +734,37 @@ async def _send_promoted(row: Mapping[str, Any], program_id: int, base_url: str)
     )
 
 
-async def _fill_free_seats(
+async def _send_promoted(row: Mapping[str, Any], program_id: int, base_url: str) -> None:
+    """In the current Piccolo write transaction."""
+    statement, args = _promoted_message(row, program_id, base_url)
+    await _sql(statement, *args)
+
+
+def _fill_free_seats_unit(
     program_id: int, *, now: datetime, base_url: str, skip_message_for: int | None = None
-) -> list[int]:
+) -> sql.Unit[list[int]]:
     """Inside a write transaction: give every free seat to the waiting list, in order."""
     promoted: list[int] = []
-    while await _sql(_MOVE_WAITER_TO_SEAT, program_id):
-        row = await _promote_first(program_id, now)
+    while (yield _MOVE_WAITER_TO_SEAT, (program_id,)):
+        row = yield from _promote_first(program_id, now)
         if row is None:  # the counter said someone waits, nobody does: leave it as it was
-            await _sql(_UNDO_MOVE_WAITER_TO_SEAT, program_id)
+            yield _UNDO_MOVE_WAITER_TO_SEAT, (program_id,)
             break
         promoted.append(row["id"])
         if row["id"] != skip_message_for:
-            await _send_promoted(row, program_id, base_url)
+            yield _promoted_message(row, program_id, base_url)
     return promoted
+
+
+async def _fill_free_seats(
+    program_id: int, *, now: datetime, base_url: str, skip_message_for: int | None = None
+) -> list[int]:
+    """In the current Piccolo write transaction (the catalogue's, when a capacity grows)."""
+    return await _in_transaction(
+        _fill_free_seats_unit(
+            program_id, now=now, base_url=base_url, skip_message_for=skip_message_for
+        )
+    )
 
 
 async def fill_free_seats(program_slug: str, *, base_url: str, now: datetime | None = None) -> int:
@@ -717,10 +773,9 @@ async def fill_free_seats(program_slug: str, *, base_url: str, now: datetime | N
     program = await get_program(program_slug)
     if program is None:
         raise program_not_found()
-    async with db.write_transaction():
-        promoted = await _fill_free_seats(
-            program["id"], now=now or datetime.now(UTC), base_url=base_url
-        )
+    promoted = await sql.run(
+        _fill_free_seats_unit(program["id"], now=now or datetime.now(UTC), base_url=base_url)
+    )
     return len(promoted)
 
 
@@ -891,7 +946,7 @@ async def cancel_registration(
             )
         promoted = None
         if row["status"] == CONFIRMED:
-            promoted = await _promote_first(program_id, now)
+            promoted = await _in_transaction(_promote_first(program_id, now))
             # A waiter takes the seat (seats unchanged, one fewer waiting), or the seat frees.
             await _sql(_FREE_WAITLIST_PLACE if promoted else _FREE_SEAT, program_id)
         else:
