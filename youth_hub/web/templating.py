@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 from youth_hub import i18n
 from youth_hub.settings import STATIC_DIR, TEMPLATES_DIR
@@ -24,6 +26,25 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={digest}"
 
 
+@lru_cache(maxsize=4096)
+def _translated(lang: str, message: str, autoescape: bool) -> str:
+    text = i18n.translations(lang).gettext(message)
+    # Trusted like the template itself, as Jinja's own gettext treats it.
+    return Markup(text) % {} if autoescape else text % {}  # noqa: S704
+
+
+@pass_context
+def _gettext(context: Context, message: str, **variables: Any) -> str:
+    """Jinja's new-style `gettext` (the same output), with the text of a message without
+    variables kept per language: a page says `_('...')` a few dozen times per render, and
+    the catalogues never change while the process runs."""
+    autoescape = context.eval_ctx.autoescape
+    if not variables:
+        return _translated(i18n.current_language(), message, autoescape)
+    text = i18n.gettext(message)
+    return (Markup(text) if autoescape else text) % variables  # noqa: S704
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -37,6 +58,7 @@ def build_environment() -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True
     )
+    env.globals.update(gettext=_gettext, _=_gettext)
     env.filters.update(
         idr=formats.format_idr,
         datetime=formats.format_datetime,
