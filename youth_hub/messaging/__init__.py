@@ -1,13 +1,20 @@
 """Messaging: the outbox, email rendering and sending, reminder planning, scheduler jobs.
 
 Other domains use only what is exported here: `enqueue_message` (in their write
-transaction; `enqueue_statement` is the same row as a statement for a youth_hub.sql unit)
-and `drop_reminders` (when a seat is cancelled).
+transaction; `enqueue_statement`, `insert_message_sql` and `message_values` give the same
+row to hand-written statements of youth_hub.sql) and `drop_reminders` (when a seat is
+cancelled).
 """
 
 from youth_hub.messaging.config import configure
 from youth_hub.messaging.listeners import connect_signals
-from youth_hub.messaging.outbox import KINDS, enqueue_message, enqueue_statement
+from youth_hub.messaging.outbox import (
+    KINDS,
+    enqueue_message,
+    enqueue_statement,
+    insert_message_sql,
+    message_values,
+)
 
 
 async def drop_reminders(ticket_code: str) -> None:
@@ -24,4 +31,6 @@ __all__ = [
     "drop_reminders",
     "enqueue_message",
     "enqueue_statement",
+    "insert_message_sql",
+    "message_values",
 ]

@@ -100,16 +100,21 @@ def _check(kind: str, state: str) -> None:
         raise ValueError(f"a new message is pending or dropped, not {state!r}")
 
 
-_INSERT = Statement(
-    "INSERT INTO messaging_outbox (kind, to_email, to_name, language, ticket_code, program, "
-    "context, dedupe_key, message_id, due_at, state, claimed_at, claimed_by, attempts, "
-    "last_error, sent_at, created_at) "
-    "VALUES ({}, {}, {}, {}, {}, {}, {}, NULL, {}, {}, 'pending', NULL, NULL, 0, '', NULL, {}) "
-    "RETURNING id"
-)
+def insert_message_sql(*, kind: str = "{}", source: str = "") -> str:
+    """SQL text (youth_hub.sql's `{}` placeholders) adding one pending message due now, for
+    hand-written hot paths: its placeholders take message_values() in order. `kind` may be an
+    SQL expression instead of the kind's placeholder (message_values() then without the
+    kind), and `source` a FROM clause: one message per row of it (in a data-modifying WITH)."""
+    return (
+        "INSERT INTO messaging_outbox (kind, to_email, to_name, language, ticket_code, program, "
+        "context, message_id, due_at, created_at, dedupe_key, state, claimed_at, claimed_by, "
+        "attempts, last_error, sent_at) "
+        f"SELECT {kind}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, "
+        "NULL, 'pending', NULL, NULL, 0, '', NULL" + (f" FROM {source}" if source else "")
+    )
 
 
-def enqueue_statement(
+def message_values(
     *,
     kind: str,
     to_email: str,
@@ -119,13 +124,12 @@ def enqueue_statement(
     ticket_code: str | None = None,
     program_id: int | None = None,
     context: dict[str, Any] | None = None,
-) -> tuple[Statement, Sequence[Any]]:
-    """The row enqueue_message would add (a pending message, due now, no dedupe key), as one
-    statement for a youth_hub.sql unit: a hot path that writes its change by hand yields it
-    in the same transaction."""
+) -> list[Any]:
+    """The values of the row enqueue_message would add (a pending message, due now, no dedupe
+    key), in insert_message_sql()'s order, the kind first."""
     _check(kind, "pending")
     now = datetime.now(UTC)
-    return _INSERT, (
+    return [
         kind,
         to_email,
         to_name[:200],
@@ -136,4 +140,14 @@ def enqueue_statement(
         new_message_id(base_url),
         now,
         now,
-    )
+    ]
+
+
+_INSERT = Statement(insert_message_sql() + " RETURNING id")
+
+
+def enqueue_statement(**message: Any) -> tuple[Statement, Sequence[Any]]:
+    """enqueue_message's row (a pending message due now; message_values()'s arguments) as one
+    statement for a youth_hub.sql unit: a hot path that writes its change by hand yields it in
+    the same transaction."""
+    return _INSERT, message_values(**message)

@@ -41,7 +41,12 @@ from youth_hub.accounts import CurrentUser, Role, record_audit
 from youth_hub.catalog.tables import Program, ProgramSession
 from youth_hub.i18n import current_language
 from youth_hub.i18n import gettext as _
-from youth_hub.messaging import enqueue_message, enqueue_statement
+from youth_hub.messaging import (
+    enqueue_message,
+    enqueue_statement,
+    insert_message_sql,
+    message_values,
+)
 from youth_hub.registration.tables import MyTicketsLink, Registration
 from youth_hub.registration.validators import (
     ADULT_AGE,
@@ -130,12 +135,56 @@ _PROMOTE_FIRST_WAITER = Statement(
     "AND status = 'waitlisted' "
     "RETURNING id, code, email, full_name, language"
 )
+# The registrant's columns, in _person_values()' order.
+_PERSON_COLUMNS = (
+    "full_name, first_name, email, phone, birth_date, gender, kecamatan, village, school, "
+    "guardian_name, guardian_phone, guardian_consent_at, language, created_at"
+)
+_PERSON_PLACEHOLDERS = ", ".join(["{}"] * 14)
 _INSERT_REGISTRATION = Statement(
-    "INSERT INTO registration_registration (code, program, status, waitlist_seq, full_name, "
-    "first_name, email, phone, birth_date, gender, kecamatan, village, school, guardian_name, "
-    "guardian_phone, guardian_consent_at, language, created_at, promoted_at, cancelled_at) "
-    "VALUES ({}, {}, {}, NULL, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, "
-    "NULL) RETURNING id"
+    "INSERT INTO registration_registration (code, program, status, waitlist_seq, "
+    f"{_PERSON_COLUMNS}, promoted_at, cancelled_at) "
+    f"VALUES ({{}}, {{}}, 'confirmed', NULL, {_PERSON_PLACEHOLDERS}, NULL, NULL) RETURNING id"
+)
+# PostgreSQL: the whole registration in one statement, committed on its own (a data-modifying
+# WITH is atomic), so the program row's lock, which every registration of the program waits
+# for, is held only while the server runs it: no round trip to us and back before COMMIT.
+# The seat or waiting place (the same conditional UPDATE), the next waiting-list number, the
+# row with its status, its message and, keyed, the idempotency answer. It acts only when the
+# program has a free seat and nobody waits, or no free seat: seats free while people wait
+# (a capacity just raised, promotions pending) is left to the unit, which fills them first.
+_REGISTER_AT_ONCE_PG_SQL = (
+    "WITH took AS ("
+    + _TAKE_PLACE_SQL.replace("RETURNING ", "RETURNING id, ").replace(
+        "WHERE id = {} AND status = 'published' AND ",
+        "WHERE id = {} AND status = 'published' "
+        "AND NOT (seats_taken < capacity AND waitlist_taken > 0) AND ",
+    )
+    + "), "
+    "seq AS (INSERT INTO registration_waitlist_counter (program, last_seq) "
+    "SELECT id, 1 FROM took WHERE waitlist_taken > 0 "
+    "ON CONFLICT (program) DO UPDATE SET last_seq = registration_waitlist_counter.last_seq + 1 "
+    "RETURNING last_seq), "
+    "reg AS (INSERT INTO registration_registration (code, program, status, waitlist_seq, "
+    f"{_PERSON_COLUMNS}, promoted_at, cancelled_at) "
+    "SELECT {}, took.id, CASE WHEN took.waitlist_taken = 0 THEN 'confirmed' ELSE 'waitlisted' "
+    f"END, (SELECT last_seq FROM seq), {_PERSON_PLACEHOLDERS}, NULL, NULL FROM took "
+    "RETURNING id, code, status), "
+    "msg AS ("
+    + insert_message_sql(
+        kind="CASE WHEN reg.status = 'confirmed' THEN 'confirmation' ELSE 'waitlisted' END",
+        source="reg",
+    )
+    + ")"
+)
+_REGISTER_AT_ONCE_ANSWER = " SELECT reg.id, reg.status, took.waitlist_taken FROM reg, took"
+_REGISTER_AT_ONCE_PG = Statement(_REGISTER_AT_ONCE_PG_SQL + _REGISTER_AT_ONCE_ANSWER)
+_REGISTER_AT_ONCE_KEYED_PG = Statement(
+    _REGISTER_AT_ONCE_PG_SQL + ", kept AS (INSERT INTO registration_idempotency "
+    "(key, fingerprint, status_code, response, created_at) SELECT {}, {}, 201, "
+    "json_build_object('code', reg.code, 'status', reg.status, 'waitlist_position', "
+    "CASE WHEN reg.status = 'waitlisted' THEN took.waitlist_taken END, "
+    "'ticket_url', {}::text), {} FROM reg, took)" + _REGISTER_AT_ONCE_ANSWER
 )
 _MAKE_WAITER = Statement(
     "UPDATE registration_registration SET status = 'waitlisted', waitlist_seq = {} WHERE id = {}"
@@ -501,34 +550,38 @@ async def register_participant(
         await throttle(clean)
     if program["duplicate"]:
         raise _duplicate_error()
-    likely = _likely_outcome(program)
-    if likely is None:
+    if not state.open:
         # Full when we looked a moment ago: refusing needs no write (a read cannot oversell).
         raise DomainError("full", _full_message(), HTTP_409_CONFLICT)
 
     minor = event_date is not None and age_on(clean.birth_date, event_date) < ADULT_AGE
     postgres = not db.is_sqlite(db.current_engine())
-
-    def unit(expect: str | None) -> sql.Unit[RegistrationResult]:
-        return _register(
-            program,
-            clean,
-            minor=minor,
-            now=now,
-            base_url=base_url,
-            key_hash=key_hash,
-            fingerprint=fingerprint,
-            expect=expect,
-            postgres=postgres,
-        )
-
     try:
         async with _write_gate(postgres):
-            try:
-                return await sql.run(unit(likely))
-            except _GuessedWrong:
-                # The seats moved since we read the program: decide first, then write.
-                return await sql.run(unit(None))
+            if postgres:
+                done = await _register_at_once(
+                    program["id"],
+                    clean,
+                    minor=minor,
+                    now=now,
+                    base_url=base_url,
+                    key_hash=key_hash,
+                    fingerprint=fingerprint,
+                )
+                if done is not None:
+                    return done
+            return await sql.run(
+                _register(
+                    program,
+                    clean,
+                    minor=minor,
+                    now=now,
+                    base_url=base_url,
+                    key_hash=key_hash,
+                    fingerprint=fingerprint,
+                    postgres=postgres,
+                )
+            )
     except _NoPlace:
         # Full, or closed meanwhile (the UPDATE checks the status): say which.
         current = await get_program(program["slug"])
@@ -585,22 +638,70 @@ async def _live_duplicate(program_id: int, email: str, phone: str) -> bool:
     return bool(await sql.fetch(_LIVE_DUPLICATE, program_id, email, phone))
 
 
-class _GuessedWrong(Exception):
-    """The seat went the other way than expected: roll back and write in the safe order."""
-
-
 class _NoPlace(Exception):
     """No seat and no waiting place (full, or no longer published): roll back, then say why."""
 
 
-def _likely_outcome(program: Mapping[str, Any]) -> str | None:
-    """What the program read just before suggests: a seat, a waiting place, or no guess."""
-    if program["seats_taken"] < program["capacity"] and not program["waitlist_taken"]:
-        return CONFIRMED
-    limit = program["waitlist_limit"]
-    if limit is None or program["waitlist_taken"] < limit:
-        return WAITLISTED
-    return None
+def _person_values(
+    clean: RegistrationInput, *, minor: bool, now: datetime, language: str
+) -> list[Any]:
+    """The registrant's columns (_PERSON_COLUMNS) as stored. Consent is recorded (with its
+    time) only for a minor whose guardian agreed."""
+    return [
+        clean.full_name,
+        clean.first_name,
+        clean.email,
+        clean.phone,
+        clean.birth_date,
+        clean.gender,
+        clean.kecamatan,
+        clean.village,
+        clean.school,
+        clean.guardian_name,
+        clean.guardian_phone,
+        now if (minor and clean.guardian_consent) else None,
+        language,
+        now,
+    ]
+
+
+async def _register_at_once(
+    program_id: int,
+    clean: RegistrationInput,
+    *,
+    minor: bool,
+    now: datetime,
+    base_url: str,
+    key_hash: str | None,
+    fingerprint: str,
+) -> RegistrationResult | None:
+    """PostgreSQL: the registration in one statement of its own (_REGISTER_AT_ONCE_PG); None
+    when it did nothing (no seat nor waiting place, or free seats while people wait): then
+    the unit decides, and says why."""
+    code = secrets.token_urlsafe(18)
+    language = current_language()
+    url = ticket_url(base_url, code)
+    message = message_values(
+        kind="confirmation",  # or waitlisted: the statement picks the kind by the outcome
+        to_email=clean.email,
+        to_name=clean.full_name,
+        language=language,
+        ticket_code=code,
+        program_id=program_id,
+        base_url=base_url,
+    )[1:]
+    args = [program_id, code, *_person_values(clean, minor=minor, now=now, language=language)]
+    args += message
+    if key_hash is None:
+        rows = await sql.execute(_REGISTER_AT_ONCE_PG, *args)
+    else:
+        rows = await sql.execute(_REGISTER_AT_ONCE_KEYED_PG, *args, key_hash, fingerprint, url, now)
+    if not rows:
+        return None
+    row = rows[0]
+    if row["status"] == CONFIRMED:
+        return RegistrationResult(code, CONFIRMED, None, url)
+    return RegistrationResult(code, WAITLISTED, int(row["waitlist_taken"]), url)
 
 
 def _register(
@@ -612,15 +713,11 @@ def _register(
     base_url: str,
     key_hash: str | None,
     fingerprint: str,
-    expect: str | None,
     postgres: bool,
 ) -> sql.Unit[RegistrationResult]:
-    """One write transaction (a youth_hub.sql unit). With `expect`, everything that does not
-    depend on the seat is written first and the program row is changed last, so on
-    PostgreSQL its lock (which every registration of the program waits for) is held only
-    until COMMIT; if the seat goes the other way, _GuessedWrong rolls it all back. Without
-    `expect`: the row, the seat, then the message that depends on it. _NoPlace (rolled back)
-    when there is neither a seat nor a waiting place."""
+    """One write transaction (a youth_hub.sql unit): the row, the seat or waiting place, the
+    message that depends on it, the idempotency answer. _NoPlace (rolled back) when there is
+    neither a seat nor a waiting place."""
     program_id = program["id"]
     code = secrets.token_urlsafe(18)
     language = current_language()
@@ -628,47 +725,9 @@ def _register(
     # A live duplicate (same email or phone) fails right here, on the unique indexes.
     rows = yield (
         _INSERT_REGISTRATION,
-        (
-            code,
-            program_id,
-            expect or CONFIRMED,
-            clean.full_name,
-            clean.first_name,
-            clean.email,
-            clean.phone,
-            clean.birth_date,
-            clean.gender,
-            clean.kecamatan,
-            clean.village,
-            clean.school,
-            clean.guardian_name,
-            clean.guardian_phone,
-            now if (minor and clean.guardian_consent) else None,
-            language,
-            now,
-        ),
+        (code, program_id, *_person_values(clean, minor=minor, now=now, language=language)),
     )
     registration_id = rows[0]["id"]
-
-    def message(status: str) -> tuple[Statement, Sequence[Any]]:
-        return enqueue_statement(
-            kind="confirmation" if status == CONFIRMED else "waitlisted",
-            to_email=clean.email,
-            to_name=clean.full_name,
-            language=language,
-            ticket_code=code,
-            program_id=program_id,
-            base_url=base_url,
-        )
-
-    def remember(result: RegistrationResult) -> tuple[Statement, Sequence[Any]]:
-        return _REMEMBER, (key_hash, fingerprint, json.dumps(result.as_json()), now)
-
-    if expect is not None:
-        # Written before the program row is touched (see above); undone if wrong.
-        yield message(expect)
-        if expect == CONFIRMED and key_hash is not None:
-            yield remember(RegistrationResult(code, CONFIRMED, None, url))
     took = yield from _take_place(program_id, registration_id, postgres=postgres)
     if took is None:
         raise _NoPlace()
@@ -685,13 +744,18 @@ def _register(
         elif promoted:
             ranked = yield _WAITLIST_RANK, (program_id, took["waitlist_seq"])
             position = int(ranked[0]["n"])
-    if expect is not None and status != expect:
-        raise _GuessedWrong()
     result = RegistrationResult(code, status, position, url)
-    if expect is None:
-        yield message(status)
-    if expect != CONFIRMED and key_hash is not None:
-        yield remember(result)
+    yield enqueue_statement(
+        kind="confirmation" if status == CONFIRMED else "waitlisted",
+        to_email=clean.email,
+        to_name=clean.full_name,
+        language=language,
+        ticket_code=code,
+        program_id=program_id,
+        base_url=base_url,
+    )
+    if key_hash is not None:
+        yield _REMEMBER, (key_hash, fingerprint, json.dumps(result.as_json()), now)
     return result
 
 
