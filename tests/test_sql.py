@@ -92,3 +92,19 @@ async def test_sqlite_point_reads_run_on_a_read_only_connection_of_the_loop(engi
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         reader.execute("DELETE FROM accounts_staff_user")
     assert await StaffUser.count().run() == 1
+
+
+async def test_observers_see_every_statement_in_the_dialect_run(engine: Any) -> None:
+    seen: list[str] = []
+    sql.statement_observers.append(seen.append)
+    try:
+        await sql.execute(_ADD, "o@example.test", "Oki", True)
+        await sql.fetch(_BY_EMAIL, "o@example.test")
+        await sql.run(_two_staff("p@example.test", "q@example.test"))
+    finally:
+        sql.statement_observers.remove(seen.append)
+    dialect = "sqlite" if db.is_sqlite(engine) else "postgres"
+    expected = [getattr(s, dialect) for s in (_ADD, _BY_EMAIL, _ADD, _ADD)]
+    assert seen == expected
+    await sql.fetch(_BY_EMAIL, "o@example.test")
+    assert len(seen) == 4  # removed: told nothing more

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 from piccolo.engine.base import Engine
@@ -27,6 +27,8 @@ from piccolo.engine.base import Engine
 from youth_hub import db
 
 T = TypeVar("T")
+# Told the text of every statement run here (tests and bench count statements per page).
+statement_observers: list[Callable[[str], None]] = []
 Rows = list[dict[str, Any]]
 Unit = Generator[tuple["Statement", Sequence[Any]], Rows, T]
 
@@ -97,7 +99,14 @@ def _sqlite_write_lock() -> asyncio.Lock:
 # ------------------------------------------------------------------ in the SQLite thread
 
 
+def _observe(text: str) -> None:
+    for observer in statement_observers:
+        observer(text)
+
+
 def _sqlite_rows(connection: sqlite3.Connection, statement: Statement, args: Sequence[Any]) -> Rows:
+    if statement_observers:
+        _observe(statement.sqlite)
     rows: Rows = connection.execute(statement.sqlite, tuple(args)).fetchall()
     return rows
 
@@ -118,6 +127,12 @@ def _sqlite_unit(connection: sqlite3.Connection, unit: Unit[T]) -> T:
         raise
 
 
+async def _postgres_rows(connection: Any, statement: Statement, args: Sequence[Any]) -> Rows:
+    if statement_observers:
+        _observe(statement.postgres)
+    return [dict(row) for row in await connection.fetch(statement.postgres, *args)]
+
+
 # ------------------------------------------------------------------ the API
 
 
@@ -134,7 +149,7 @@ async def fetch(statement: Statement, *args: Any) -> Rows:
             rows: Rows = await connection._execute(_sqlite_rows, connection._conn, statement, args)
             return rows
     async with _postgres_connection(engine) as connection:
-        return [dict(row) for row in await connection.fetch(statement.postgres, *args)]
+        return await _postgres_rows(connection, statement, args)
 
 
 async def execute(statement: Statement, *args: Any) -> Rows:
@@ -146,7 +161,7 @@ async def execute(statement: Statement, *args: Any) -> Rows:
             rows: Rows = await connection._execute(_sqlite_rows, connection._conn, statement, args)
             return rows
     async with _postgres_connection(engine) as connection:
-        return [dict(row) for row in await connection.fetch(statement.postgres, *args)]
+        return await _postgres_rows(connection, statement, args)
 
 
 async def run(unit: Unit[T]) -> T:
@@ -164,7 +179,7 @@ async def run(unit: Unit[T]) -> T:
             request = next(unit)
             while True:
                 statement, args = request
-                rows = [dict(row) for row in await connection.fetch(statement.postgres, *args)]
+                rows = await _postgres_rows(connection, statement, args)
                 request = unit.send(rows)
         except StopIteration as done:
             value: T = done.value
