@@ -29,7 +29,7 @@ import httpx
 
 from bench import fmt_ms, fmt_ratio, machine_summary, servers, update_results
 from bench.loadgen import Comparison, Request, interleaved, run_async, run_load
-from youth_hub import db
+from youth_hub import db, sql
 
 SECTION = "Public pages"
 THROUGHPUT_TARGET = 0.3
@@ -308,7 +308,8 @@ def measure_weight(base_url: str, site: Site) -> list[Weight]:
 
 class QueryCounter:
     """Counts the statements the app sends through Piccolo's engine (every ORM query and raw
-    statement goes through run_querystring or run_ddl; BEGIN/COMMIT are not counted).
+    statement goes through run_querystring or run_ddl; BEGIN/COMMIT are not counted) and the
+    hand-written ones of youth_hub.sql (through its statement observers).
 
     Piccolo's engines have __slots__, so the engine's class is patched, in this process only,
     until close()."""
@@ -330,10 +331,15 @@ class QueryCounter:
 
         self.cls.run_querystring = run_querystring
         self.cls.run_ddl = run_ddl
+        sql.statement_observers.append(self._observe)
+
+    def _observe(self, text: str) -> None:
+        self.statements.append(" ".join(text.split())[:160])
 
     def close(self) -> None:
         self.cls.run_querystring = self.original_query
         self.cls.run_ddl = self.original_ddl
+        sql.statement_observers.remove(self._observe)
 
 
 async def _count_pages(

@@ -10,7 +10,6 @@ from typing import Any
 from tests.factories import make_staff, make_token
 from youth_hub import db, sql
 from youth_hub.accounts import CurrentUser, Role
-from youth_hub.sql import Statement
 
 
 async def staff_with_token(role: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -101,11 +100,10 @@ def tour_body(**overrides: Any) -> dict[str, Any]:
 def count_queries() -> Iterator[list[str]]:
     """Every statement the current engine runs while inside, as text: Piccolo's (engines have
     __slots__, so the method is wrapped on the class, counting only this engine's calls) and
-    the hand-written reads of youth_hub.sql."""
+    the hand-written ones of youth_hub.sql (its statement observers)."""
     engine = db.current_engine()
     cls = type(engine)
     original = cls.run_querystring
-    original_fetch = sql.fetch
     seen: list[str] = []
 
     async def counting(self: Any, querystring: Any, *args: Any, **kwargs: Any) -> Any:
@@ -113,14 +111,10 @@ def count_queries() -> Iterator[list[str]]:
             seen.append(str(querystring))
         return await original(self, querystring, *args, **kwargs)
 
-    async def counting_fetch(statement: Statement, *args: Any) -> list[dict[str, Any]]:
-        seen.append(statement.sqlite if db.is_sqlite(engine) else statement.postgres)
-        return await original_fetch(statement, *args)
-
     cls.run_querystring = counting  # type: ignore[method-assign]
-    sql.fetch = counting_fetch  # type: ignore[assignment]
+    sql.statement_observers.append(seen.append)
     try:
         yield seen
     finally:
         cls.run_querystring = original  # type: ignore[method-assign]
-        sql.fetch = original_fetch
+        sql.statement_observers.remove(seen.append)
