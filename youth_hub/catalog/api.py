@@ -169,10 +169,13 @@ class ProgramApiController(Controller):
         kecamatan: FromQuery[str | None] = None,
         month: FromQuery[str | None] = None,
         free: FromQuery[str | None] = None,
+        seats: FromQuery[str | None] = None,
         page: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """Published programs not yet over, soonest first; the same filters as /programs."""
-        filters, raw = services.parse_filters(kind, q, topic, kecamatan, month, free, page)
+        filters, raw = services.parse_filters(
+            kind, q, topic, kecamatan, month, free, page, seats=seats
+        )
         if raw.errors:
             errors = [FieldError(name, message) for name, message in raw.errors.items()]
             raise ValidationFailed(errors, message=errors[0].message)

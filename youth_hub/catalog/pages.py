@@ -119,10 +119,11 @@ async def catalogue(
     kecamatan: FromQuery[str | None] = None,
     month: FromQuery[str | None] = None,
     free: FromQuery[str | None] = None,
+    seats: FromQuery[str | None] = None,
     page: FromQuery[str | None] = None,
 ) -> Template:
     """The catalogue; an htmx request (the filter form, the pager) gets the results only."""
-    filters, raw = services.parse_filters(kind, q, topic, kecamatan, month, free, page)
+    filters, raw = services.parse_filters(kind, q, topic, kecamatan, month, free, page, seats=seats)
     found = await services.list_published(filters, per_page=PER_PAGE_PAGES)
     pages = max((found["total"] + PER_PAGE_PAGES - 1) // PER_PAGE_PAGES, 1)
 

@@ -495,6 +495,7 @@ class CatalogFilters:
     kecamatan: str | None = None
     month: tuple[int, int] | None = None
     free: bool = False
+    seats: bool = False  # only programs with a confirmed seat still free
     page: int = 1
 
     def query_items(self, page: int | None = None) -> list[tuple[str, str]]:
@@ -508,6 +509,8 @@ class CatalogFilters:
             items.append(("month", f"{self.month[0]:04d}-{self.month[1]:02d}"))
         if self.free:
             items.append(("free", "1"))
+        if self.seats:
+            items.append(("seats", "1"))
         if page and page > 1:
             items.append(("page", str(page)))
         return items
@@ -524,6 +527,7 @@ class FilterInput:
     month: str = ""
     free: str = ""
     page: str = ""
+    seats: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -539,6 +543,8 @@ def parse_filters(
     month: str | None = None,
     free: str | None = None,
     page: str | None = None,
+    *,
+    seats: str | None = None,
 ) -> tuple[CatalogFilters, FilterInput]:
     """Filters from query text; a bad value is left out and named in `FilterInput.errors`."""
     raw = FilterInput(
@@ -549,6 +555,7 @@ def parse_filters(
         month=month or "",
         free=free or "",
         page=page or "",
+        seats=seats or "",
     )
     errors = raw.errors
     clean: dict[str, Any] = {}
@@ -593,11 +600,12 @@ def parse_filters(
             clean["month"] = (int(found[1]), int(found[2]))
         else:
             errors["month"] = _("%(field)s must look like 2026-12.", field=field_label("month"))
-    if raw.free.strip():
-        if raw.free.strip().lower() in {"1", "true", "on", "yes"}:
-            clean["free"] = True
-        elif raw.free.strip().lower() not in {"0", "false", "off", "no"}:
-            errors["free"] = _("%(field)s must be yes or no.", field=field_label("free"))
+    for name in ("free", "seats"):
+        answer = getattr(raw, name).strip().lower()
+        if answer in {"1", "true", "on", "yes"}:
+            clean[name] = True
+        elif answer and answer not in {"0", "false", "off", "no"}:
+            errors[name] = _("%(field)s must be yes or no.", field=field_label(name))
     if raw.page.strip():
         number = raw.page.strip()
         if number.isdigit() and len(number) <= 6 and 1 <= int(number) <= MAX_PAGE:
@@ -651,6 +659,7 @@ def _filter_args(filters: CatalogFilters, now: datetime) -> tuple[Any, list[Any]
         bool(filters.kind),
         bool(filters.kecamatan),
         filters.free,
+        filters.seats,
         bool(filters.month),
         bool(filters.topic),
         bool(filters.q),

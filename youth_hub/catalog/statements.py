@@ -87,7 +87,7 @@ PROGRAM_DETAIL = _both(
 
 
 def _catalogue_where(
-    kind: bool, kecamatan: bool, free: bool, month: bool, topic: bool, q: bool
+    kind: bool, kecamatan: bool, free: bool, seats: bool, month: bool, topic: bool, q: bool
 ) -> str:
     """The catalogue's conditions; the arguments follow in this order (`now` first)."""
     where = _LIVE
@@ -97,6 +97,8 @@ def _catalogue_where(
         where += " AND p.kecamatan = {}"
     if free:
         where += " AND p.price_idr = 0"
+    if seats:
+        where += " AND p.seats_taken < p.capacity"
     if month:
         where += " AND p.first_starts_at >= {} AND p.first_starts_at < {}"
     if topic:
@@ -108,11 +110,11 @@ def _catalogue_where(
 
 @cache
 def catalogue_page(
-    kind: bool, kecamatan: bool, free: bool, month: bool, topic: bool, q: bool
+    kind: bool, kecamatan: bool, free: bool, seats: bool, month: bool, topic: bool, q: bool
 ) -> Read:
     """One page of the catalogue with its total (a window count), soonest first; then the
-    limit and offset. One text per combination of filters (64 at most), made once."""
-    where = _catalogue_where(kind, kecamatan, free, month, topic, q)
+    limit and offset. One text per combination of filters (128 at most), made once."""
+    where = _catalogue_where(kind, kecamatan, free, seats, month, topic, q)
     return _both(
         f"SELECT {_CARD}, COUNT(*) OVER () AS total_count {_FROM} WHERE {where} "
         "ORDER BY p.first_starts_at, p.id LIMIT {} OFFSET {}"
@@ -121,8 +123,8 @@ def catalogue_page(
 
 @cache
 def catalogue_count(
-    kind: bool, kecamatan: bool, free: bool, month: bool, topic: bool, q: bool
+    kind: bool, kecamatan: bool, free: bool, seats: bool, month: bool, topic: bool, q: bool
 ) -> Read:
     """The total alone, for a page past the last (the window count has no row to ride on)."""
-    where = _catalogue_where(kind, kecamatan, free, month, topic, q)
+    where = _catalogue_where(kind, kecamatan, free, seats, month, topic, q)
     return _both(f"SELECT COUNT(*) AS n FROM catalog_program p WHERE {where}")

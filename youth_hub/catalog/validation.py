@@ -87,6 +87,7 @@ def field_label(name: str) -> str:
         "topic": _("Topic"),
         "month": _("Month"),
         "free": _("Free only"),
+        "seats": _("Seats left only"),
         "page": _("Page"),
     }
     return labels.get(name, name)
