@@ -8,7 +8,8 @@ the program row also serialises everything that moves seats of that program.
 
 A registration is the hot path (a rush of hundreds a minute): its reads and its write
 transaction are hand-written statements run by youth_hub.sql (the transaction is a *unit*, a
-generator of statements). The seat and waiting-list rules that other writers share
+generator of statements; on PostgreSQL usually one statement committed on its own, see
+_REGISTER_AT_ONCE_PG). The seat and waiting-list rules that other writers share
 (promotion, freeing a seat) are units too; inside a Piccolo transaction (a cancellation, the
 catalogue's capacity change) `_in_transaction` runs them on that transaction's connection, so
 each rule is written once.
