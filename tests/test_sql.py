@@ -108,3 +108,19 @@ async def test_observers_see_every_statement_in_the_dialect_run(engine: Any) -> 
     assert seen == expected
     await sql.fetch(_BY_EMAIL, "o@example.test")
     assert len(seen) == 4  # removed: told nothing more
+
+
+async def test_run_within_uses_the_piccolo_transaction_and_goes_with_it(engine: Any) -> None:
+    with pytest.raises(RuntimeError, match="inside a Piccolo transaction only"):
+        await sql.run_within(sql.single(_BY_EMAIL, "w@example.test"))
+    with pytest.raises(ValueError, match="changed my mind"):
+        async with db.write_transaction():
+            ids = await sql.run_within(_two_staff("w1@example.test", "w2@example.test"))
+            assert len(ids) == 2
+            # seen inside the transaction, through Piccolo as well
+            assert await StaffUser.count().run() == 2
+            raise ValueError("changed my mind")
+    assert await StaffUser.count().run() == 0  # rolled back with the transaction
+    async with db.write_transaction():
+        await sql.run_within(sql.single(_ADD, "kept@example.test", "Kept", True))
+    assert (await sql.fetch(_BY_EMAIL, "kept@example.test"))[0]["name"] == "Kept"

@@ -184,3 +184,35 @@ async def run(unit: Unit[T]) -> T:
         except StopIteration as done:
             value: T = done.value
             return value
+
+
+def single(statement: Statement, *args: Any) -> Unit[Rows]:
+    """A unit of one statement (for `run_within`)."""
+    rows = yield statement, args
+    return rows
+
+
+async def run_within(unit: Unit[T]) -> T:
+    """Run a unit inside the current Piccolo transaction, on its connection, statement by
+    statement: for rules written once as units and used both by a hand-written write and by
+    code that already holds a Piccolo transaction (a cancellation, a capacity change)."""
+    engine = db.current_engine()
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("youth_hub.sql.run_within runs inside a Piccolo transaction only")
+    connection = transaction.connection
+    sqlite = db.is_sqlite(engine)
+    try:
+        request = next(unit)
+        while True:
+            statement, args = request
+            if sqlite:
+                if statement_observers:
+                    _observe(statement.sqlite)
+                rows = list(await connection.execute_fetchall(statement.sqlite, tuple(args)))
+            else:
+                rows = await _postgres_rows(connection, statement, args)
+            request = unit.send(rows)
+    except StopIteration as done:
+        value: T = done.value
+        return value

@@ -11,8 +11,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from piccolo.querystring import QueryString
-
 from youth_hub import db, sql
 from youth_hub.catalog.tables import Program
 from youth_hub.sql import Statement
@@ -21,21 +19,17 @@ from youth_hub.sql import Statement
 class Read:
     """One read in each dialect, with `{}` placeholders."""
 
-    __slots__ = ("_postgres", "_sqlite", "postgres_text", "sqlite_text")
+    __slots__ = ("_postgres", "_sqlite")
 
     def __init__(self, sqlite_text: str, postgres_text: str) -> None:
-        self.sqlite_text, self.postgres_text = sqlite_text, postgres_text
         self._sqlite, self._postgres = Statement(sqlite_text), Statement(postgres_text)
 
     async def fetch(self, *args: Any) -> list[dict[str, Any]]:
         engine = db.current_engine()
-        sqlite = db.is_sqlite(engine)
-        if engine.current_transaction.get() is not None:
-            # youth_hub.sql runs beside a Piccolo transaction, never in it: read in it instead.
-            text = self.sqlite_text if sqlite else self.postgres_text
-            rows: list[dict[str, Any]] = await engine.run_querystring(QueryString(text, *args))
-            return rows
-        return await sql.fetch(self._sqlite if sqlite else self._postgres, *args)
+        statement = self._sqlite if db.is_sqlite(engine) else self._postgres
+        if engine.current_transaction.get() is not None:  # a read inside a write: in it
+            return await sql.run_within(sql.single(statement, *args))
+        return await sql.fetch(statement, *args)
 
 
 def _both(text: str) -> Read:

@@ -11,7 +11,7 @@ transaction are hand-written statements run by youth_hub.sql (the transaction is
 generator of statements; on PostgreSQL usually one statement committed on its own, see
 _REGISTER_AT_ONCE_PG). The seat and waiting-list rules that other writers share
 (promotion, freeing a seat) are units too; inside a Piccolo transaction (a cancellation, the
-catalogue's capacity change) `_in_transaction` runs them on that transaction's connection, so
+catalogue's capacity change) `sql.run_within` runs them on that transaction's connection, so
 each rule is written once.
 """
 
@@ -28,7 +28,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
@@ -61,8 +61,6 @@ from youth_hub.registration.validators import (
 from youth_hub.sql import Statement
 from youth_hub.web.errors import DomainError, FieldError, ValidationFailed
 from youth_hub.web.formats import display_timezone, format_datetime
-
-T = TypeVar("T")
 
 CONFIRMED = "confirmed"
 WAITLISTED = "waitlisted"
@@ -214,38 +212,9 @@ _CONFIRM_WAITER = Statement(
 )
 
 
-async def _in_transaction(unit: sql.Unit[T]) -> T:
-    """Run a unit inside the current Piccolo write transaction, on its connection (a
-    cancellation, a staff promotion, the catalogue's capacity change): the rules shared with
-    the registration's own unit stay written once."""
-    engine = db.current_engine()
-    transaction = engine.current_transaction.get()
-    if transaction is None:
-        raise RuntimeError("a registration unit runs inside a write transaction only")
-    connection = transaction.connection
-    sqlite = db.is_sqlite(engine)
-    try:
-        request = next(unit)
-        while True:
-            statement, args = request
-            if sqlite:
-                rows = list(await connection.execute_fetchall(statement.sqlite, tuple(args)))
-            else:
-                rows = [dict(row) for row in await connection.fetch(statement.postgres, *args)]
-            request = unit.send(rows)
-    except StopIteration as done:
-        value: T = done.value
-        return value
-
-
-def _one(statement: Statement, *args: Any) -> sql.Unit[sql.Rows]:
-    rows = yield statement, args
-    return rows
-
-
 async def _sql(statement: Statement, *args: Any) -> sql.Rows:
     """One statement inside the current Piccolo write transaction."""
-    return await _in_transaction(_one(statement, *args))
+    return await sql.run_within(sql.single(statement, *args))
 
 
 # --------------------------------------------------------------------------- results
@@ -825,7 +794,7 @@ async def _fill_free_seats(
     program_id: int, *, now: datetime, base_url: str, skip_message_for: int | None = None
 ) -> list[int]:
     """In the current Piccolo write transaction (the catalogue's, when a capacity grows)."""
-    return await _in_transaction(
+    return await sql.run_within(
         _fill_free_seats_unit(
             program_id, now=now, base_url=base_url, skip_message_for=skip_message_for
         )
@@ -1011,7 +980,7 @@ async def cancel_registration(
             )
         promoted = None
         if row["status"] == CONFIRMED:
-            promoted = await _in_transaction(_promote_first(program_id, now))
+            promoted = await sql.run_within(_promote_first(program_id, now))
             # A waiter takes the seat (seats unchanged, one fewer waiting), or the seat frees.
             await _sql(_FREE_WAITLIST_PLACE if promoted else _FREE_SEAT, program_id)
         else:
