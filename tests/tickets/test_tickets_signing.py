@@ -183,3 +183,27 @@ def test_any_single_character_change_is_refused(
         return  # replacing nothing, or only the tolerated surrounding whitespace
     with pytest.raises(InvalidTicket):
         verify_ticket(data_dir, damaged)
+
+
+def test_remembered_answers_never_outlive_the_key_or_cover_a_changed_text(
+    data_dir: Path,
+) -> None:
+    """Signing and verifying are remembered per key (a ticket scanned at every stop): a
+    remembered success must not cover a bit-flipped copy, nor a key taken out of the ring."""
+    text = sign_ticket(data_dir, 77, 5)
+    assert sign_ticket(data_dir, 77, 5) == text  # deterministic, from memory the 2nd time
+    assert verify_ticket(data_dir, text).ticket_id == 77
+    assert verify_ticket(data_dir, text).ticket_id == 77  # remembered
+    prefix, payload, signature = text.split(".")
+    flipped = bytearray(unb64(signature))
+    flipped[10] ^= 0x01
+    with pytest.raises(InvalidTicket):
+        verify_ticket(data_dir, f"{prefix}.{payload}.{b64(bytes(flipped))}")
+    # The key leaves the ring (its file removed, the ring re-read): the remembered success
+    # for its tickets no longer counts.
+    for pem in (data_dir / "ticket_keys").glob("*.pem"):
+        pem.unlink()
+    keyring(data_dir).refresh()  # makes a fresh key, as a first start would
+    with pytest.raises(InvalidTicket):
+        verify_ticket(data_dir, text)
+    assert verify_ticket(data_dir, sign_ticket(data_dir, 77, 5)).ticket_id == 77  # new key

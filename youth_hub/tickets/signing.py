@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 
-from youth_hub.tickets.keys import keyring
+from youth_hub.tickets.keys import TicketKey, keyring
 
 PREFIX = "YH1"
 MAX_QR_TEXT = 200  # anything longer is not ours; refuse before decoding
@@ -79,11 +80,28 @@ def _read_varint(raw: bytes, pos: int) -> tuple[int, int]:
 
 
 def sign_ticket(data_dir: Path, ticket_id: int, program_id: int) -> str:
-    key = keyring(data_dir).signing_key()
+    return _signed(keyring(data_dir).signing_key(), ticket_id, program_id)
+
+
+# Ed25519 signatures are deterministic and a ticket's text never changes, so signing it again
+# (each view of the ticket page) or verifying it again (a ticket scanned at every session or
+# stop of a tour) gives the same answer: both are remembered per key. The key is looked up in
+# the keyring first every time, so a key taken out of it stops answering at once.
+@functools.lru_cache(maxsize=4096)
+def _signed(key: TicketKey, ticket_id: int, program_id: int) -> str:
     payload = bytes.fromhex(key.kid) + _varint(ticket_id) + _varint(program_id)
     signed = f"{PREFIX}.{_b64encode(payload)}"
     signature = key.private_key.sign(signed.encode("ascii"))
     return f"{signed}.{_b64encode(signature)}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _signature_holds(key: TicketKey, message: bytes, signature: bytes) -> bool:
+    try:
+        key.public_key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def verify_ticket(data_dir: Path, text: str) -> TicketClaims:
@@ -102,10 +120,8 @@ def verify_ticket(data_dir: Path, text: str) -> TicketClaims:
     key = keyring(data_dir).find(kid)
     if key is None:
         raise InvalidTicket("unknown key")
-    try:
-        key.public_key.verify(signature, f"{PREFIX}.{parts[1]}".encode("ascii"))
-    except InvalidSignature as exc:
-        raise InvalidTicket("signature") from exc
+    if not _signature_holds(key, f"{PREFIX}.{parts[1]}".encode("ascii"), signature):
+        raise InvalidTicket("signature")
     ticket_id, pos = _read_varint(payload, 4)
     program_id, pos = _read_varint(payload, pos)
     if pos != len(payload):
