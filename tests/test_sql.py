@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Generator
 from typing import Any
@@ -124,3 +125,39 @@ async def test_run_within_uses_the_piccolo_transaction_and_goes_with_it(engine: 
     async with db.write_transaction():
         await sql.run_within(sql.single(_ADD, "kept@example.test", "Kept", True))
     assert (await sql.fetch(_BY_EMAIL, "kept@example.test"))[0]["name"] == "Kept"
+
+
+async def test_concurrent_units_each_get_their_own_answer_and_failure(engine: Any) -> None:
+    """Many writers at once (on SQLite they share transactions): each gets its own value, a
+    failing one fails alone, and every other one is committed."""
+
+    async def add(n: int) -> Any:
+        email = "dup@example.test" if n in (3, 7) else f"c{n}@example.test"
+        return await sql.run(_two_staff(email, f"c{n}-second@example.test"))
+
+    outcomes = await asyncio.gather(*(add(n) for n in range(20)), return_exceptions=True)
+    failed = [n for n, o in enumerate(outcomes) if isinstance(o, Exception)]
+    assert len(failed) == 1 and failed[0] in (3, 7)  # one of the two duplicates lost
+    assert "unique" in str(outcomes[failed[0]]).lower()
+    ids = [i for o in outcomes if not isinstance(o, Exception) for i in o]
+    assert len(ids) == len(set(ids)) == 38
+    assert await StaffUser.count().run() == 38  # nothing of the failed unit, all the rest
+    assert await sql.fetch(_BY_EMAIL, f"c{failed[0]}-second@example.test") == []
+
+
+@pytest.mark.only_backend("sqlite")  # PostgreSQL runs concurrent writers side by side
+async def test_sqlite_units_queued_meanwhile_share_one_commit(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[int] = []
+    original = sql._sqlite_units
+
+    def recording(connection: Any, units: list[Any]) -> Any:
+        batches.append(len(units))
+        return original(connection, units)
+
+    monkeypatch.setattr(sql, "_sqlite_units", recording)
+    await asyncio.gather(*(sql.execute(_ADD, f"g{n}@example.test", "G", True) for n in range(30)))
+    assert sum(batches) == 30
+    assert len(batches) < 30  # those that queued behind the first went in together
+    assert await StaffUser.count().run() == 30
