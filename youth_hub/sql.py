@@ -83,8 +83,11 @@ async def _postgres_connection(engine: Any) -> AsyncIterator[Any]:
         await connection.close()
 
 
-# At most this many units share one SQLite transaction (one commit, one fsync).
-GROUP_COMMIT_LIMIT = 64
+# At most this many units share one SQLite transaction (one commit, one flush). Small batches
+# keep the writes pipelined: while one commits, the loop answers the previous one's callers.
+# Measured with bench.checkin at 32 clients: p99 12 ms at 8, 60-70 ms at 16 and 64 (the
+# callers of a big batch all wake at once and wait for each other's responses).
+GROUP_COMMIT_LIMIT = 8
 
 
 class _SqliteWriter:
