@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.accounts.helpers import SESSION_COOKIE, set_cookie_value
 from tests.factories import make_program, make_staff
 from tests.registration.helpers import csrf_from, form_token_from, person, sign_in
 from youth_hub.accounts.tables import AuditLog
@@ -266,6 +267,39 @@ async def test_my_link_is_single_use_and_lists_the_tickets(client: httpx.AsyncCl
     reused = await client.post(path, data={"_csrf_token": csrf}, follow_redirects=False)
     assert reused.status_code == 410
     assert (await client.get("/my/" + "x" * 40)).status_code == 410
+
+
+async def test_my_link_gives_a_fresh_session_id(client: httpx.AsyncClient, app: Any) -> None:
+    """Opening the emailed link grants the session a right (seeing tickets): an id planted
+    before (session fixation) is deleted, not promoted."""
+    await register_participant((await make_program())["slug"], person(2), base_url=BASE)
+    planted = "b" * 64
+    store = app.stores.get("sessions")
+    await store.set(planted, b'{"visited": true}', expires_in=600)
+    client.cookies.set(SESSION_COOKIE, planted, domain="testserver.local")
+    csrf = csrf_from((await client.get("/my")).text)
+    await client.post("/my", data={"email": "budi2@example.id", "_csrf_token": csrf})
+    message = (
+        await OutboxMessage.select(OutboxMessage.context)
+        .where(OutboxMessage.kind == "my_tickets")
+        .first()
+        .output(load_json=True)
+        .run()
+    )
+    path = message["context"]["link"].removeprefix(BASE)
+    shown = await client.get(path)
+    opened = await client.post(
+        path, data={"_csrf_token": csrf_from(shown.text)}, follow_redirects=False
+    )
+    assert opened.status_code == 303
+    issued = set_cookie_value(opened)
+    assert issued and issued not in (planted, "null")
+    assert await store.get(planted) is None  # the planted id is gone
+    assert (await client.get("/my/tickets", follow_redirects=False)).status_code == 200
+    attacker = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
+    attacker.cookies.set(SESSION_COOKIE, planted, domain="testserver.local")
+    async with attacker:
+        assert (await attacker.get("/my/tickets", follow_redirects=False)).status_code == 303
 
 
 # --------------------------------------------------------------------------- staff

@@ -6,5 +6,14 @@ Other domains use only what is exported here.
 from youth_hub.accounts.audit import record_audit
 from youth_hub.accounts.identity import CurrentUser, optional_user, requires
 from youth_hub.accounts.roles import OFFICE_ROLES, Role
+from youth_hub.accounts.sessions import renew_session
 
-__all__ = ["OFFICE_ROLES", "CurrentUser", "Role", "optional_user", "record_audit", "requires"]
+__all__ = [
+    "OFFICE_ROLES",
+    "CurrentUser",
+    "Role",
+    "optional_user",
+    "record_audit",
+    "renew_session",
+    "requires",
+]

@@ -68,11 +68,16 @@ class RotatingSessionConfig(ServerSideSessionConfig):
     _backend_class = RotatingSessionBackend
 
 
+def renew_session(connection: ASGIConnection[Any, Any, Any, Any], data: dict[str, Any]) -> None:
+    """The session gains a right (a sign-in, an email proven by its link): a brand-new id
+    holding `data`, and the old session deleted, so an id planted before is worth nothing."""
+    _scope(connection)[_ROTATED_ID] = secrets.token_hex(32)
+    connection.set_session(data)
+
+
 def start_session(connection: ASGIConnection[Any, Any, Any, Any], user_id: int) -> None:
-    """Sign in: a brand-new session id holding only the user id; the old session is deleted."""
-    scope = _scope(connection)
-    scope[_ROTATED_ID] = secrets.token_hex(32)
-    connection.set_session({SESSION_USER_KEY: user_id})
+    """Sign in: a brand-new session id holding only the user id."""
+    renew_session(connection, {SESSION_USER_KEY: user_id})
 
 
 def end_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:

@@ -23,7 +23,7 @@ from litestar.status_codes import (
     HTTP_410_GONE,
 )
 
-from youth_hub.accounts import CurrentUser, Role, record_audit, requires
+from youth_hub.accounts import CurrentUser, Role, record_audit, renew_session, requires
 from youth_hub.i18n import gettext as _
 from youth_hub.registration import services
 from youth_hub.registration.ratelimit import STORE_NAME, IdentityLimiter
@@ -397,7 +397,7 @@ async def my_link_open(request: Request[Any, Any, Any], token: FromPath[str]) ->
     session = dict(request.session) if isinstance(request.scope.get("session"), dict) else {}
     session[MY_SESSION_EMAIL] = email
     session[MY_SESSION_UNTIL] = int(time.time()) + MY_SESSION_SECONDS
-    request.set_session(session)
+    renew_session(request, session)  # the session now shows tickets: a fresh id
     return _see_other("/my/tickets")
 
 
