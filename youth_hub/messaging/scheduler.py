@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from youth_hub import db
+from youth_hub.housekeeping import run_housekeeping
 from youth_hub.messaging.config import configure
 from youth_hub.messaging.planning import run_planning
 from youth_hub.messaging.services import (
@@ -33,6 +34,8 @@ log = logging.getLogger("youth_hub.messaging")
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 JOB_ID = "outbox_tick"
+HOUSEKEEPING_JOB_ID = "housekeeping"
+HOUSEKEEPING_EVERY = timedelta(hours=1)
 SHUTDOWN_GRACE_S = 30.0
 
 
@@ -92,7 +95,23 @@ def build_scheduler(settings: Settings, *, lease: timedelta = DEFAULT_LEASE) -> 
         next_run_time=datetime.now(UTC),  # first sweep at start, not one tick later
         misfire_grace_time=None,
     )
+    scheduler.add_job(
+        _housekeeping,
+        "interval",
+        seconds=HOUSEKEEPING_EVERY.total_seconds(),
+        id=HOUSEKEEPING_JOB_ID,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + timedelta(minutes=1),  # not in the start-up rush
+        misfire_grace_time=None,
+    )
     return scheduler
+
+
+async def _housekeeping() -> None:
+    deleted = await run_housekeeping(datetime.now(UTC))
+    if any(deleted.values()):
+        log.info("housekeeping deleted %s", deleted)
 
 
 def ticker_of(scheduler: AsyncIOScheduler) -> Ticker:

@@ -5,6 +5,7 @@ waitlist_position; catalog: fill_free_seats after a capacity grows; checkin:
 register_checkin_reader so staff lists show check-ins).
 """
 
+from youth_hub.registration import housekeeping as _housekeeping  # noqa: F401 (its purges)
 from youth_hub.registration import listeners as _listeners  # noqa: F401 (connects signals)
 from youth_hub.registration.services import (
     CANCELLED,
