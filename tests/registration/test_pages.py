@@ -230,13 +230,10 @@ async def test_my_answers_the_same_whether_or_not_the_email_has_tickets(
     assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text
 
 
-async def test_my_link_is_single_use_and_lists_the_tickets(client: httpx.AsyncClient) -> None:
-    program = await make_program(title="Kelas Kepemimpinan")
-    result = await register_participant(
-        program["slug"], person(1, full_name=HOSTILE), base_url=BASE
-    )
+async def _ask_for_my_link(client: httpx.AsyncClient, email: str) -> tuple[str, str]:
+    """Ask for the link to one's tickets: (the page's CSRF token, the emailed link's path)."""
     csrf = csrf_from((await client.get("/my")).text)
-    await client.post("/my", data={"email": "budi1@example.id", "_csrf_token": csrf})
+    await client.post("/my", data={"email": email, "_csrf_token": csrf})
     message = (
         await OutboxMessage.select(OutboxMessage.context)
         .where(OutboxMessage.kind == "my_tickets")
@@ -244,7 +241,15 @@ async def test_my_link_is_single_use_and_lists_the_tickets(client: httpx.AsyncCl
         .output(load_json=True)
         .run()
     )
-    path = message["context"]["link"].removeprefix(BASE)
+    return csrf, message["context"]["link"].removeprefix(BASE)
+
+
+async def test_my_link_is_single_use_and_lists_the_tickets(client: httpx.AsyncClient) -> None:
+    program = await make_program(title="Kelas Kepemimpinan")
+    result = await register_participant(
+        program["slug"], person(1, full_name=HOSTILE), base_url=BASE
+    )
+    csrf, path = await _ask_for_my_link(client, "budi1@example.id")
     assert (await client.get("/my/tickets", follow_redirects=False)).status_code == 303
     # Opening the emailed link (GET, as a mail scanner would) uses nothing up.
     for _ in range(2):
@@ -277,16 +282,7 @@ async def test_my_link_gives_a_fresh_session_id(client: httpx.AsyncClient, app: 
     store = app.stores.get("sessions")
     await store.set(planted, b'{"visited": true}', expires_in=600)
     client.cookies.set(SESSION_COOKIE, planted, domain="testserver.local")
-    csrf = csrf_from((await client.get("/my")).text)
-    await client.post("/my", data={"email": "budi2@example.id", "_csrf_token": csrf})
-    message = (
-        await OutboxMessage.select(OutboxMessage.context)
-        .where(OutboxMessage.kind == "my_tickets")
-        .first()
-        .output(load_json=True)
-        .run()
-    )
-    path = message["context"]["link"].removeprefix(BASE)
+    _, path = await _ask_for_my_link(client, "budi2@example.id")
     shown = await client.get(path)
     opened = await client.post(
         path, data={"_csrf_token": csrf_from(shown.text)}, follow_redirects=False
