@@ -11,6 +11,7 @@ import pytest
 
 from youth_hub import db, sql
 from youth_hub.accounts.tables import StaffUser
+from youth_hub.i18n import current_language, language
 from youth_hub.sql import Statement
 
 _ADD = Statement(
@@ -161,3 +162,20 @@ async def test_sqlite_units_queued_meanwhile_share_one_commit(
     assert sum(batches) == 30
     assert len(batches) < 30  # those that queued behind the first went in together
     assert await StaffUser.count().run() == 30
+
+
+async def test_a_unit_runs_in_its_callers_context(engine: Any) -> None:
+    """On SQLite a unit runs in the connection's thread: it must still see the request's
+    context variables (the language of the person registering, say)."""
+
+    def unit() -> sql.Unit[str]:
+        seen = current_language()  # before the first statement, as a unit computes its values
+        yield _ADD, (f"{seen}@example.test", "Lang", True)
+        return f"{seen}/{current_language()}"
+
+    with language("en"):
+        english = sql.run(unit())
+        assert await english == "en/en"
+    with language("id"):
+        assert await sql.run(unit()) == "id/id"
+    assert len(await sql.fetch(_BY_EMAIL, "en@example.test")) == 1

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 from piccolo.engine.base import Engine
@@ -99,13 +101,15 @@ class _SqliteWriter:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
-        self.waiting: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
+        self.waiting: list[tuple[Unit[Any], contextvars.Context, asyncio.Future[Any]]] = []
         self.draining = False
         self.task: asyncio.Future[None] | None = None
 
     async def submit(self, unit: Unit[T]) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self.waiting.append((unit, future))
+        # The unit runs in the connection's thread, but in its caller's context (the
+        # request's language, say), as it would have run on the loop.
+        self.waiting.append((unit, contextvars.copy_context(), future))
         if not self.draining:
             self.draining = True
             self.task = asyncio.ensure_future(self._drain())
@@ -119,11 +123,11 @@ class _SqliteWriter:
                 try:
                     async with _sqlite_connection(self.engine) as connection:
                         outcomes = await connection._execute(
-                            _sqlite_units, connection._conn, [unit for unit, _ in batch]
+                            _sqlite_units, connection._conn, [(u, c) for u, c, _ in batch]
                         )
                 except BaseException as exc:  # the transaction itself failed: all of them
                     outcomes = [(False, exc)] * len(batch)
-                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                for (_, _, future), (ok, value) in zip(batch, outcomes, strict=True):
                     if future.done():  # its caller went away; the write stands
                         continue
                     if ok:
@@ -172,16 +176,18 @@ def _drive(connection: sqlite3.Connection, unit: Unit[T]) -> T:
         return result
 
 
-def _sqlite_units(connection: sqlite3.Connection, units: list[Unit[Any]]) -> list[tuple[bool, Any]]:
+def _sqlite_units(
+    connection: sqlite3.Connection, units: list[tuple[Unit[Any], contextvars.Context]]
+) -> list[tuple[bool, Any]]:
     """Run units in one transaction, each in a savepoint: (True, its value) or (False, the
     exception that rolled it back). An error of the transaction itself raises."""
     outcomes: list[tuple[bool, Any]] = []
     connection.execute("BEGIN IMMEDIATE")
     try:
-        for unit in units:
+        for unit, context in units:
             connection.execute("SAVEPOINT unit")
             try:
-                value = _drive(connection, unit)
+                value = context.run(_drive, connection, unit)
             except Exception as exc:
                 connection.execute("ROLLBACK TO unit")
                 connection.execute("RELEASE unit")
@@ -201,6 +207,26 @@ async def _postgres_rows(connection: Any, statement: Statement, args: Sequence[A
     if statement_observers:
         _observe(statement.postgres)
     return [dict(row) for row in await connection.fetch(statement.postgres, *args)]
+
+
+async def _aiosqlite_rows(connection: Any, statement: Statement, args: Sequence[Any]) -> Rows:
+    if statement_observers:
+        _observe(statement.sqlite)
+    return list(await connection.execute_fetchall(statement.sqlite, tuple(args)))
+
+
+async def _drive_async(
+    unit: Unit[T], rows_of: Callable[[Statement, Sequence[Any]], Awaitable[Rows]]
+) -> T:
+    """A unit, statement by statement, on the event loop (PostgreSQL, or inside a Piccolo
+    transaction); `_drive` is the same in SQLite's thread."""
+    try:
+        request = next(unit)
+        while True:
+            request = unit.send(await rows_of(*request))
+    except StopIteration as done:
+        value: T = done.value
+        return value
 
 
 # ------------------------------------------------------------------ the API
@@ -234,22 +260,14 @@ async def execute(statement: Statement, *args: Any) -> Rows:
 
 async def run(unit: Unit[T]) -> T:
     """Run a unit as one write transaction and return what it returns. A statement that
-    fails (an integrity error, say) rolls the whole transaction back and reaches the caller;
+    fails (an integrity error, say) undoes everything the unit wrote and reaches the caller;
     the unit is not resumed."""
     engine = db.current_engine()
     _refuse_nested(engine)
     if db.is_sqlite(engine):
         return await _sqlite_writer(engine).submit(unit)
     async with _postgres_connection(engine) as connection, connection.transaction():
-        try:
-            request = next(unit)
-            while True:
-                statement, args = request
-                rows = await _postgres_rows(connection, statement, args)
-                request = unit.send(rows)
-        except StopIteration as done:
-            value: T = done.value
-            return value
+        return await _drive_async(unit, functools.partial(_postgres_rows, connection))
 
 
 def single(statement: Statement, *args: Any) -> Unit[Rows]:
@@ -267,18 +285,5 @@ async def run_within(unit: Unit[T]) -> T:
     if transaction is None:
         raise RuntimeError("youth_hub.sql.run_within runs inside a Piccolo transaction only")
     connection = transaction.connection
-    sqlite = db.is_sqlite(engine)
-    try:
-        request = next(unit)
-        while True:
-            statement, args = request
-            if sqlite:
-                if statement_observers:
-                    _observe(statement.sqlite)
-                rows = list(await connection.execute_fetchall(statement.sqlite, tuple(args)))
-            else:
-                rows = await _postgres_rows(connection, statement, args)
-            request = unit.send(rows)
-    except StopIteration as done:
-        value: T = done.value
-        return value
+    rows_of = _aiosqlite_rows if db.is_sqlite(engine) else _postgres_rows
+    return await _drive_async(unit, functools.partial(rows_of, connection))

@@ -15,6 +15,7 @@ from tests.factories import make_program
 from tests.registration.helpers import person
 from youth_hub import db, sql
 from youth_hub.catalog.tables import Program
+from youth_hub.i18n import language
 from youth_hub.messaging import enqueue_message, enqueue_statement
 from youth_hub.messaging.tables import OutboxMessage
 from youth_hub.registration import get_registration, register_participant, services
@@ -280,3 +281,12 @@ async def test_enqueue_statement_stores_what_enqueue_message_stores(engine: Any)
     assert by_hand["context"] == {"link": "https://x/é"}
     with pytest.raises(ValueError):
         enqueue_statement(**{**message("x"), "kind": "nonsense"})
+
+
+async def test_an_english_registrant_is_stored_and_written_to_in_english(engine: Any) -> None:
+    program = await make_program()
+    with language("en"):
+        await register_participant(program["slug"], person(7), base_url=BASE)
+    stored = await Registration.select(Registration.language).first().run()
+    message = await OutboxMessage.select(OutboxMessage.language).first().run()
+    assert (stored["language"], message["language"]) == ("en", "en")
