@@ -17,6 +17,7 @@ import secrets
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -268,36 +269,30 @@ def _measure(
     def floor_request(index: int) -> Request:
         return Request.json("POST", "/floor/checkin", {"code": scene.codes[index // DUP]})
 
-    async def product_run() -> RunResult:
-        first = cursor["product"]
-        cursor["product"] += per_run
-        return await run_load(
-            product_url,
-            product_request,
-            clients=clients,
-            requests=requests,
-            warmup=WARMUP,
-            first_index=first,
-            client=client,
-            label=f"product {clients}c",
-            check=product_oks.check,
-        )
+    def runner(
+        side: str, url: str, make_request: Any, oks: OkCounter
+    ) -> Callable[[], Awaitable[RunResult]]:
+        """One side's run; each run takes the next unused tickets of that side."""
 
-    async def floor_run() -> RunResult:
-        first = cursor["floor"]
-        cursor["floor"] += per_run
-        return await run_load(
-            floor_url,
-            floor_request,
-            clients=clients,
-            requests=requests,
-            warmup=WARMUP,
-            first_index=first,
-            client=client,
-            label=f"floor {clients}c",
-            check=floor_oks.check,
-        )
+        async def run() -> RunResult:
+            first = cursor[side]
+            cursor[side] += per_run
+            return await run_load(
+                url,
+                make_request,
+                clients=clients,
+                requests=requests,
+                warmup=WARMUP,
+                first_index=first,
+                client=client,
+                label=f"{side} {clients}c",
+                check=oks.check,
+            )
 
+        return run
+
+    product_run = runner("product", product_url, product_request, product_oks)
+    floor_run = runner("floor", floor_url, floor_request, floor_oks)
     comparison = run_async(interleaved(floor_run, product_run, rounds=rounds, progress=print))
     return Level(clients, comparison, product_oks, floor_oks)
 
